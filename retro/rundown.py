@@ -1,0 +1,451 @@
+"""Rundown import: an event's sites, sessions and feeds from one YAML or CSV file.
+
+The import is all-or-nothing: every row is checked first, every problem is reported
+with its row and field, and only a clean file is written, in one transaction.
+Re-importing the same file changes nothing.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Event, Feed, Session, Site
+
+EVENT_FIELDS = ["name", "venue", "time_zone", "start", "end", "state"]
+SITE_FIELDS = ["name", "role", "city", "time_zone"]
+SESSION_FIELDS = ["title", "kind", "room", "start", "end"]
+FEED_FIELDS = [
+    "name",
+    "kind",
+    "language",
+    "stage",
+    "session",
+    "origin",
+    "destination",
+    "transport",
+    "path",
+    "source_ids",
+    "derived_from",
+]
+CSV_COLUMNS = [
+    "type",
+    "slug",
+    *sorted(set(EVENT_FIELDS + SITE_FIELDS + SESSION_FIELDS + FEED_FIELDS)),
+]
+
+
+@dataclass
+class RundownError(Exception):
+    """Every problem found in a rundown, each naming its row and field."""
+
+    problems: list[str]
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+@dataclass
+class Rows:
+    """A rundown read into plain rows: (location, dict) per record."""
+
+    event: tuple[str, dict] | None = None
+    sites: list[tuple[str, dict]] = field(default_factory=list)
+    sessions: list[tuple[str, dict]] = field(default_factory=list)
+    feeds: list[tuple[str, dict]] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    event: Event
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+class _NoTimestampLoader(yaml.SafeLoader):
+    """A YAML loader that keeps times as text, so a missing zone can be refused."""
+
+
+_NoTimestampLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_rundown(text: str, fmt: str) -> Rows:
+    """Parse YAML or CSV text into rows; a file that cannot be read raises RundownError."""
+    if fmt == "yaml":
+        return _read_yaml(text)
+    if fmt == "csv":
+        return _read_csv(text)
+    raise RundownError([f"Unknown rundown format {fmt!r}; use yaml or csv."])
+
+
+def _read_yaml(text: str) -> Rows:
+    try:
+        data = yaml.load(text, Loader=_NoTimestampLoader)
+    except yaml.YAMLError as exc:
+        raise RundownError([f"The file is not valid YAML: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise RundownError(["The file must be a mapping with event, sites, sessions and feeds."])
+    rows = Rows()
+    if not isinstance(data.get("event"), dict):
+        raise RundownError(
+            ["event: a mapping with slug, name, time_zone, start and end is required."]
+        )
+    rows.event = ("event", data["event"])
+    for key in ("sites", "sessions", "feeds"):
+        items = data.get(key) or []
+        if not isinstance(items, list):
+            raise RundownError([f"{key}: a list is expected."])
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, dict):
+                raise RundownError([f"{key} #{number}: a mapping is expected."])
+            getattr(rows, key).append((f"{key} #{number}", item))
+    return rows
+
+
+def _read_csv(text: str) -> Rows:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration as exc:
+        raise RundownError(["The CSV file is empty."]) from exc
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if "type" not in header or "slug" not in header or unknown:
+        raise RundownError(
+            [f"line 1: the header needs 'type' and 'slug'; unknown columns: {unknown or 'none'}."]
+        )
+    rows = Rows()
+    targets = {"site": rows.sites, "session": rows.sessions, "feed": rows.feeds}
+    problems = []
+    for line, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            problems.append(f"line {line}: {len(values)} columns, the header has {len(header)}.")
+            continue
+        record = {k: v.strip() for k, v in zip(header, values, strict=True) if v.strip() != ""}
+        kind = record.pop("type", "")
+        if "source_ids" in record:
+            record["source_ids"] = [s.strip() for s in record["source_ids"].split("|") if s.strip()]
+        if kind == "event":
+            rows.event = (f"line {line}", record)
+        elif kind in targets:
+            targets[kind].append((f"line {line}", record))
+        else:
+            problems.append(
+                f"line {line}, field 'type': {kind!r} is not event, site, session or feed."
+            )
+    if problems:
+        raise RundownError(problems)
+    if rows.event is None:
+        raise RundownError(["No 'event' row: the file must say which event it describes."])
+    return rows
+
+
+def parse_time(value, where: str, name: str, problems: list[str]) -> datetime | None:
+    """An ISO 8601 time with its zone; anything else is a problem."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            problems.append(f"{where}, field '{name}': {value!r} is not an ISO 8601 time.")
+            return None
+    if parsed.tzinfo is None:
+        problems.append(f"{where}, field '{name}': {value!r} has no time zone (add Z or +hh:mm).")
+        return None
+    return parsed
+
+
+def _check_unknown(where: str, record: dict, allowed: list[str], problems: list[str]) -> None:
+    for key in record:
+        if key not in allowed and key != "slug":
+            problems.append(f"{where}, field '{key}': unknown field.")
+
+
+def _clean(instance, where: str, problems: list[str], exclude: list[str]) -> None:
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            label = "" if name == "__all__" else f", field '{name}'"
+            problems.extend(f"{where}{label}: {m}" for m in messages)
+
+
+def _duplicates(rows: list[tuple[str, dict]], label: str, problems: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for where, record in rows:
+        slug = str(record.get("slug", "")).strip()
+        if not slug:
+            problems.append(f"{where}, field 'slug': required.")
+        elif slug in seen:
+            problems.append(
+                f"{where}, field 'slug': {label} {slug!r} already defined at {seen[slug]}."
+            )
+        else:
+            seen[slug] = where
+
+
+def _find_cycles(upstream: dict[str, str], where: dict[str, str], problems: list[str]) -> None:
+    for start in upstream:
+        slow = start
+        visited = set()
+        while slow in upstream:
+            if slow in visited:
+                problems.append(
+                    f"{where[start]}, field 'derived_from': forms a loop through {slow!r}."
+                )
+                break
+            visited.add(slow)
+            slow = upstream[slow]
+
+
+def import_rundown(
+    *, text: str, fmt: str, actor=None, only_event: str | None = None
+) -> ImportResult:
+    """Create or update an event from a rundown; nothing is written unless every row is valid.
+
+    `only_event` restricts the file to that event slug (an upload on an event's page).
+    """
+    rows = read_rundown(text, fmt)
+    file_slug = str(rows.event[1].get("slug", "")).strip()
+    if only_event is not None and file_slug != only_event:
+        raise RundownError(
+            [
+                f"{rows.event[0]}, field 'slug': the file describes event "
+                f"{file_slug!r}, not {only_event!r}."
+            ]
+        )
+    plan = _Plan(rows)
+    plan.validate()
+    if plan.problems:
+        raise RundownError(plan.problems)
+    with transaction.atomic():
+        return plan.apply(actor)
+
+
+class _Plan:
+    """Checks a rundown against itself and the database, then writes it."""
+
+    def __init__(self, rows: Rows):
+        self.rows = rows
+        self.problems: list[str] = []
+
+    def validate(self) -> None:
+        where, record = self.rows.event
+        _check_unknown(where, record, EVENT_FIELDS, self.problems)
+        self.event_values = self._event_values(where, record)
+        _duplicates(self.rows.sites, "site", self.problems)
+        _duplicates(self.rows.sessions, "session", self.problems)
+        _duplicates(self.rows.feeds, "feed", self.problems)
+        self.site_values = [self._site_values(w, r) for w, r in self.rows.sites]
+        self.session_values = [self._session_values(w, r) for w, r in self.rows.sessions]
+        self.feed_values = [self._feed_values(w, r) for w, r in self.rows.feeds]
+        self._check_feed_graph()
+
+    def _event_values(self, where: str, record: dict) -> dict:
+        slug = str(record.get("slug", "")).strip()
+        if not slug:
+            self.problems.append(f"{where}, field 'slug': required.")
+        values = {
+            "name": str(record.get("name", "")).strip(),
+            "venue": str(record.get("venue", "")).strip(),
+            "time_zone": str(record.get("time_zone", "UTC")).strip(),
+            "state": str(record.get("state", Event.State.PLANNING)).strip(),
+            "start": parse_time(record.get("start", ""), where, "start", self.problems),
+            "end": parse_time(record.get("end", ""), where, "end", self.problems),
+        }
+        candidate = Event(slug=slug or "x", **values)
+        _clean(
+            candidate,
+            where,
+            self.problems,
+            exclude=["slug"] + [k for k, v in values.items() if v is None],
+        )
+        self.existing_event = Event.objects.filter(slug=slug).first() if slug else None
+        values["slug"] = slug
+        return values
+
+    def _site_values(self, where: str, record: dict) -> dict:
+        _check_unknown(where, record, SITE_FIELDS, self.problems)
+        values = {
+            "slug": str(record.get("slug", "")).strip(),
+            "name": str(record.get("name", "")).strip(),
+            "role": str(record.get("role", "")).strip(),
+            "city": str(record.get("city", "")).strip(),
+            "time_zone": str(record.get("time_zone", "UTC")).strip(),
+        }
+        _clean(Site(**values), where, self.problems, exclude=["slug"] if not values["slug"] else [])
+        return values
+
+    def _session_values(self, where: str, record: dict) -> dict:
+        _check_unknown(where, record, SESSION_FIELDS, self.problems)
+        start = parse_time(record.get("start", ""), where, "start", self.problems)
+        end = parse_time(record.get("end", ""), where, "end", self.problems)
+        values = {
+            "slug": str(record.get("slug", "")).strip(),
+            "title": str(record.get("title", "")).strip(),
+            "kind": str(record.get("kind", Session.Kind.OTHER)).strip(),
+            "room": str(record.get("room", "")).strip(),
+            "scheduled_start": start,
+            "scheduled_end": end,
+        }
+        if start and end:
+            tz = self.event_values.get("time_zone") or "UTC"
+            try:
+                import zoneinfo
+
+                values["day"] = start.astimezone(zoneinfo.ZoneInfo(tz)).date()
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                values["day"] = start.date()
+            _clean(Session(**values), where, self.problems, exclude=["event", "slug"])
+        return values
+
+    def _feed_values(self, where: str, record: dict) -> dict:
+        _check_unknown(where, record, FEED_FIELDS, self.problems)
+        site_slugs = {v["slug"] for v in getattr(self, "site_values", [])}
+        session_slugs = {v["slug"] for v in getattr(self, "session_values", [])}
+        feed_slugs = {str(r.get("slug", "")).strip() for _, r in self.rows.feeds}
+        existing = self.existing_event
+        values = {
+            "slug": str(record.get("slug", "")).strip(),
+            "name": str(record.get("name", "")).strip(),
+            "kind": str(record.get("kind", Feed.Kind.PROGRAM)).strip(),
+            "language": str(record.get("language", "")).strip(),
+            "stage": str(record.get("stage", "")).strip(),
+            "transport": str(record.get("transport", Feed.Transport.SRT)).strip(),
+            "path": str(record.get("path", Feed.Path.NONE)).strip(),
+        }
+        source_ids = record.get("source_ids", [])
+        if isinstance(source_ids, str):
+            source_ids = [source_ids]
+        values["source_ids"] = source_ids if isinstance(source_ids, list) else None
+        if values["source_ids"] is None or not all(isinstance(s, str) for s in source_ids):
+            self.problems.append(f"{where}, field 'source_ids': a list of identifiers is expected.")
+            values["source_ids"] = []
+        _clean(Feed(**values), where, self.problems, exclude=["event", "slug"])
+        for name in ("origin", "destination"):
+            ref = str(record.get(name, "") or "").strip()
+            if ref and ref not in site_slugs and not Site.objects.filter(slug=ref).exists():
+                self.problems.append(f"{where}, field '{name}': unknown site {ref!r}.")
+            values[name] = ref
+        session = str(record.get("session", "") or "").strip()
+        if (
+            session
+            and session not in session_slugs
+            and not (existing and existing.sessions.filter(slug=session).exists())
+        ):
+            self.problems.append(f"{where}, field 'session': unknown session {session!r}.")
+        values["session"] = session
+        upstream = str(record.get("derived_from", "") or "").strip()
+        if (
+            upstream
+            and upstream not in feed_slugs
+            and not (existing and existing.feeds.filter(slug=upstream).exists())
+        ):
+            self.problems.append(
+                f"{where}, field 'derived_from': unknown upstream feed {upstream!r}."
+            )
+        if upstream == values["slug"] and upstream:
+            self.problems.append(
+                f"{where}, field 'derived_from': a feed cannot be derived from itself."
+            )
+        values["derived_from"] = upstream
+        values["_where"] = where
+        return values
+
+    def _check_feed_graph(self) -> None:
+        upstream = {v["slug"]: v["derived_from"] for v in self.feed_values if v["derived_from"]}
+        if self.existing_event:
+            for slug, up in self.existing_event.feeds.filter(
+                derived_from__isnull=False
+            ).values_list("slug", "derived_from__slug"):
+                upstream.setdefault(slug, up)
+        where = {v["slug"]: v["_where"] for v in self.feed_values}
+        _find_cycles(upstream, {k: where.get(k, f"feed {k!r}") for k in upstream}, self.problems)
+
+    def apply(self, actor) -> ImportResult:
+        values = dict(self.event_values)
+        slug = values.pop("slug")
+        event = self.existing_event
+        result = ImportResult(event=event)
+        if event is None:
+            event = Event.objects.create(slug=slug, **values)
+            result.event = event
+            result.created += 1
+        else:
+            result.event = event
+            self._update(event, values, result)
+        sites = {s.slug: s for s in Site.objects.all()}
+        for v in self.site_values:
+            v = dict(v)
+            site = sites.get(v["slug"])
+            if site is None:
+                sites[v["slug"]] = Site.objects.create(**v)
+                result.created += 1
+            else:
+                self._update(site, v, result)
+        sessions = {s.slug: s for s in event.sessions.all()}
+        for v in self.session_values:
+            v = dict(v)
+            session = sessions.get(v["slug"])
+            if session is None:
+                sessions[v["slug"]] = Session.objects.create(event=event, **v)
+                result.created += 1
+            else:
+                self._update(session, v, result)
+        feeds = {f.slug: f for f in event.feeds.all()}
+        for v in self.feed_values:
+            v = {k: val for k, val in v.items() if k not in ("_where", "derived_from")}
+            v["origin"] = sites.get(v["origin"]) if v["origin"] else None
+            v["destination"] = sites.get(v["destination"]) if v["destination"] else None
+            v["session"] = sessions.get(v["session"]) if v["session"] else None
+            feed = feeds.get(v["slug"])
+            if feed is None:
+                feeds[v["slug"]] = Feed.objects.create(event=event, **v)
+                result.created += 1
+            else:
+                self._update(feed, v, result)
+        for v in self.feed_values:
+            feed = feeds[v["slug"]]
+            upstream = feeds.get(v["derived_from"]) if v["derived_from"] else None
+            if feed.derived_from_id != (upstream.pk if upstream else None):
+                feed.derived_from = upstream
+                feed.save(update_fields=["derived_from"])
+                result.updated += 1
+        if actor is not None:
+            from . import audit
+
+            audit.record(
+                actor=actor,
+                action="event.import",
+                obj=event,
+                event=event,
+                summary=f"Rundown import: {result.created} created, {result.updated} updated",
+            )
+        return result
+
+    @staticmethod
+    def _update(instance, values: dict, result: ImportResult) -> None:
+        changed = [k for k, v in values.items() if getattr(instance, k) != v]
+        if changed:
+            for k in changed:
+                setattr(instance, k, values[k])
+            instance.save(update_fields=changed)
+            result.updated += 1
+        else:
+            result.unchanged += 1

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("events/<slug:slug>/", views.event_detail, name="event-detail"),
+    path("events/<slug:slug>/settings/", views.event_settings, name="event-settings"),
+    path(
+        "events/<slug:slug>/settings/remove/<str:username>/",
+        views.remove_member,
+        name="event-remove-member",
+    ),
+    path("events/<slug:slug>/rundown/", views.upload_rundown, name="event-rundown"),
+]

@@ -1,0 +1,87 @@
+"""Cross-cutting middleware: database outages, security headers, the viewer's time zone."""
+
+import logging
+import zoneinfo
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def unavailable_response(request) -> HttpResponse:
+    """A 503 the caller can act on: JSON for the API (Firehose retries 503), a page otherwise."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"detail": "The database is unreachable; nothing was stored. Retry shortly."},
+            status=503,
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+class ServiceUnavailableMiddleware:
+    """Turn a lost database connection into a clear 503 instead of a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        except (OperationalError, InterfaceError):
+            log.exception("database unavailable")
+            return unavailable_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError | InterfaceError):
+            log.exception("database unavailable")
+            return unavailable_response(request)
+        return None
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send a CSP without inline scripts on every response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CSP)
+        return response
+
+
+class ViewerTimezoneMiddleware:
+    """Activate the viewer's time zone, as the browser reported it in the tally_tz cookie."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = request.COOKIES.get("tally_tz", "")
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(name)) if name else timezone.deactivate()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        request.viewer_tz = timezone.get_current_timezone()
+        return self.get_response(request)

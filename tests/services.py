@@ -1,0 +1,55 @@
+"""Access to the real services the suite needs, and the rule for when one is missing:
+in CI the test fails; elsewhere it is skipped and listed loudly at the end of the run."""
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _tcp(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def missing(what: str) -> None:
+    """Fail in CI, skip (and be listed) elsewhere."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI and is not available.", pytrace=False)
+    pytest.skip(f"{what} not available")
+
+
+def require_postgres() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing("PostgreSQL (set DATABASE_URL)")
+
+
+def require_redis() -> None:
+    url = settings.CELERY_BROKER_URL
+    if not url or not _tcp(url, 6379):
+        missing("Redis (set CELERY_BROKER_URL)")
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        missing(f"the {name} program")
+    return path
+
+
+def require_chromium() -> str:
+    if not os.path.exists(CHROMIUM):
+        missing("Debian's chromium")
+    return CHROMIUM

@@ -363,5 +363,13 @@ def load_users(out=None) -> None:
         out(f"users: {created} created")
 
 
-# Each later part of the demo (entries, telemetry, runbooks) adds its loader here, in order.
-STEPS = [load_signal_path, load_users]
+# The demo in order: each step is "module.function", imported when load_demo runs, and
+# takes `out` (a function that prints one progress line). Telemetry comes before the
+# entries that talk about it; runbooks come last, since learnings changed them.
+STEPS = [
+    "retro.demo.load_signal_path",
+    "retro.demo.load_users",
+    "integrations.demo.load_telemetry",
+    "retro.demo_entries.load_entries",
+    "runbooks.demo.load_runbooks",
+]

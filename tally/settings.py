@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -230,7 +231,24 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-pending-ingest-batches": {
+        "task": "integrations.tasks.sweep_pending_batches",
+        "schedule": 20.0,
+    },
+    "prune-raw-telemetry": {
+        "task": "integrations.tasks.prune_raw_samples",
+        "schedule": crontab(minute=17, hour=3),
+    },
+    "action-due-reminders": {
+        "task": "retro.tasks.send_due_reminders",
+        "schedule": crontab(minute=5),
+    },
+    "weekly-overdue-digest": {
+        "task": "retro.tasks.send_weekly_digest",
+        "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
+    },
+}
 
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

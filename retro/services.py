@@ -1,11 +1,17 @@
 """Writes for events, their signal path and members. Views, API and tasks all call these."""
 
+import uuid
+from datetime import date, datetime, timedelta
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+
+from tally.markdown import render_markdown
 
 from . import audit
-from .models import Event, Feed, Membership, Role
+from .models import Entry, EntryRevision, Event, Feed, Membership, Role, Stage
 
 User = get_user_model()
 
@@ -97,3 +103,312 @@ def remove_membership(*, event: Event, user, actor) -> None:
         changes={"role": [membership.role, None]},
     )
     membership.delete()
+
+
+# --- Entries ---------------------------------------------------------------
+# Every write of an entry goes through these functions: the board, the API, the retro
+# meeting and the demo loader all call them, so the rules below are written once.
+
+MAX_BODY = 20_000
+OUTSIDE_EVENT_SLACK = timedelta(days=2)
+ACTION_FIELDS = ("owner", "due", "status", "source_entry")
+TRACKED_FIELDS = (
+    "kind",
+    "body",
+    "occurred_at",
+    "site",
+    "session",
+    "stage",
+    "tags",
+    "impact",
+    "shareable",
+    "window_before",
+    "window_after",
+    "owner",
+    "due",
+    "status",
+    "source_entry",
+    "feeds",
+)
+
+
+class StaleVersion(Exception):
+    """A save based on an older version of the entry than the stored one."""
+
+    def __init__(self, entry: Entry):
+        super().__init__(
+            f"This entry was changed by someone else (now version {entry.version}); "
+            "reload it and apply your change again."
+        )
+        self.entry = entry
+
+
+class RetroFinalized(Exception):
+    """The event's retro is finalized: entries are read-only except action status."""
+
+    def __init__(self, event: Event):
+        super().__init__(f"The retro of {event.name} is finalized; entries are read-only.")
+        self.event = event
+
+
+def _clean_body(body: str, errors: dict) -> str:
+    body = (body or "").strip()
+    if not body:
+        errors["body"] = "Write something: the body is empty."
+    elif len(body) > MAX_BODY:
+        errors["body"] = f"The body is {len(body)} characters; the limit is {MAX_BODY}."
+    elif "\x00" in body:
+        errors["body"] = "The body contains a NUL character."
+    return body
+
+
+def _clean_tags(tags, errors: dict) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = [t for t in (part.strip() for part in tags.split(",")) if t]
+    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
+        errors["tags"] = "Tags are a list of short words."
+        return []
+    cleaned = []
+    for tag in tags:
+        tag = tag.strip().lstrip("#").lower()
+        if not tag:
+            continue
+        if len(tag) > 40 or "\x00" in tag:
+            errors["tags"] = f"Tag {tag[:40]!r}… is too long (40 characters at most)."
+        elif tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > 20:
+        errors["tags"] = "20 tags at most."
+    return cleaned
+
+
+def _check_entry(event: Event, values: dict, feeds, *, creating: bool) -> None:
+    """Validate an entry's fields against its event; raise ValidationError with every problem."""
+    errors: dict[str, str] = {}
+    values["body"] = _clean_body(values.get("body", ""), errors)
+    values["tags"] = _clean_tags(values.get("tags"), errors)
+    kind = values.get("kind")
+    if kind not in Entry.Kind.values:
+        errors["kind"] = f"Unknown kind {kind!r}; use win, learning or action."
+    occurred = values.get("occurred_at")
+    if occurred is None or occurred.tzinfo is None:
+        errors["occurred_at"] = "A time with its zone is required."
+    elif not (event.start - OUTSIDE_EVENT_SLACK <= occurred <= event.end + OUTSIDE_EVENT_SLACK):
+        errors["occurred_at"] = "More than 2 days outside the event; check the date."
+    session = values.get("session")
+    if session is not None and session.event_id != event.pk:
+        errors["session"] = "The session belongs to another event."
+    foreign = [f.slug for f in feeds if f.event_id != event.pk]
+    if foreign:
+        errors["feeds"] = f"Feeds of another event: {', '.join(foreign)}."
+    if values.get("stage") and values["stage"] not in Stage.values:
+        errors["stage"] = f"Unknown stage {values['stage']!r}."
+    if values.get("impact") and values["impact"] not in Entry.Impact.values:
+        errors["impact"] = f"Unknown impact {values['impact']!r}."
+    if values.get("impact") and kind != Entry.Kind.LEARNING:
+        errors["impact"] = "Only learnings have an impact."
+    _check_action_fields(event, values, errors, creating=creating)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_action_fields(event: Event, values: dict, errors: dict, *, creating: bool) -> None:
+    if values.get("kind") != Entry.Kind.ACTION:
+        given = [name for name in ACTION_FIELDS if values.get(name)]
+        for name in given:
+            errors[name] = "Only actions have an owner, due date, status or source learning."
+        return
+    status = values.get("status") or Entry.Status.OPEN
+    if status not in Entry.Status.values:
+        errors["status"] = f"Unknown status {status!r}."
+    values["status"] = status
+    owner = values.get("owner")
+    if owner is not None and not Membership.objects.filter(event=event, user=owner).exists():
+        errors["owner"] = f"{owner.username} is not a member of this event."
+    due = values.get("due")
+    if creating and due is not None and due < timezone.localdate(timezone=event.tz):
+        errors["due"] = "The due date is in the past."
+    source = values.get("source_entry")
+    if source is not None and (source.event_id != event.pk or source.kind != Entry.Kind.LEARNING):
+        errors["source_entry"] = "An action comes from a learning of the same event."
+
+
+def _ensure_open(event: Event) -> None:
+    if event.retro_finalized_at is not None:
+        raise RetroFinalized(event)
+
+
+def entry_changed(entry: Entry, fields: set[str]) -> None:
+    """Hook for work that follows a change of an entry's content (telemetry snapshot...)."""
+    for hook in ENTRY_CHANGE_HOOKS:
+        hook(entry, fields)
+
+
+# Functions called (inside the transaction) after an entry is created or changed; other apps
+# append to this list at import time (e.g. integrations freezes the telemetry window).
+ENTRY_CHANGE_HOOKS: list = []
+
+
+@transaction.atomic
+def log_entry(
+    *,
+    event: Event,
+    author,
+    kind: str,
+    body: str,
+    client_id: uuid.UUID | None = None,
+    feeds=(),
+    **fields,
+) -> tuple[Entry, bool]:
+    """Record an entry once, however often the client retries: (entry, created)."""
+    if client_id is not None:
+        existing = Entry.objects.filter(pk=client_id).first()
+        if existing is not None:
+            if existing.event_id != event.pk:
+                raise ValidationError({"id": "This id is already used by another entry."})
+            return existing, False
+    _ensure_open(event)
+    feeds = list(feeds)
+    values = {
+        "kind": kind,
+        "body": body,
+        "occurred_at": fields.pop("occurred_at", None) or timezone.now(),
+        **fields,
+    }
+    _check_entry(event, values, feeds, creating=True)
+    now = timezone.now()
+    if values.get("stage", "") == "" and feeds:
+        values["stage"] = feeds[0].stage
+    entry = Entry(
+        event=event,
+        author=author,
+        logged_at=now,
+        updated_at=now,
+        body_html=render_markdown(values["body"]),
+        **values,
+    )
+    if client_id is not None:
+        entry.pk = client_id
+    entry.full_clean(exclude=["feeds", "author"], validate_unique=False)
+    entry.save(force_insert=True)
+    if feeds:
+        entry.feeds.set(feeds)
+    entry_changed(entry, {"created"})
+    return entry, True
+
+
+def _snapshot(entry: Entry) -> dict:
+    data = {name: getattr(entry, name) for name in TRACKED_FIELDS if name != "feeds"}
+    data["feeds"] = sorted(entry.feeds.values_list("slug", flat=True))
+    return data
+
+
+def _plain_value(value):
+    if hasattr(value, "pk"):
+        return str(value.pk) if not hasattr(value, "username") else value.username
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@transaction.atomic
+def edit_entry(*, entry: Entry, editor, version: int, feeds=None, **changes) -> Entry:
+    """Change an entry; a save based on a stale version raises StaleVersion (HTTP 409)."""
+    entry = Entry.objects.select_for_update().get(pk=entry.pk)
+    if entry.version != version:
+        raise StaleVersion(entry)
+    only_status = set(changes) <= {"status"} and feeds is None
+    if not only_status:
+        _ensure_open(entry.event)
+    unknown = set(changes) - set(TRACKED_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    before = _snapshot(entry)
+    new_feeds = list(feeds) if feeds is not None else list(entry.feeds.all())
+    values = {name: getattr(entry, name) for name in TRACKED_FIELDS if name != "feeds"}
+    values.update(changes)
+    _check_entry(entry.event, values, new_feeds, creating=False)
+    for name in TRACKED_FIELDS:
+        if name != "feeds":
+            setattr(entry, name, values[name])
+    entry.body_html = render_markdown(entry.body)
+    if feeds is not None:
+        entry.feeds.set(new_feeds)
+    after = _snapshot(entry)
+    diff = {
+        k: [_plain_value(before[k]), _plain_value(after[k])] for k in after if before[k] != after[k]
+    }
+    if not diff:
+        return entry
+    entry.version += 1
+    entry.updated_at = timezone.now()
+    entry.save()
+    EntryRevision.objects.create(
+        entry=entry, version=entry.version, editor=editor, edited_at=entry.updated_at, changes=diff
+    )
+    audit.record(
+        actor=editor,
+        action="entry.update",
+        obj=entry,
+        event=entry.event,
+        summary=f"{entry.get_kind_display()} edited",
+        changes=diff,
+    )
+    entry_changed(entry, set(diff))
+    return entry
+
+
+@transaction.atomic
+def set_action_status(*, entry: Entry, status: str, actor) -> Entry:
+    """Move an action to a status (allowed even after the retro is finalized)."""
+    if entry.kind != Entry.Kind.ACTION:
+        raise ValidationError({"status": "Only actions have a status."})
+    return edit_entry(entry=entry, editor=actor, version=entry.version, status=status)
+
+
+@transaction.atomic
+def delete_entry(*, entry: Entry, actor) -> Entry:
+    """Soft-delete: the entry disappears from the board and can be restored."""
+    _ensure_open(entry.event)
+    if entry.deleted_at is None:
+        entry.deleted_at = timezone.now()
+        entry.deleted_by = actor
+        entry.version += 1
+        entry.updated_at = entry.deleted_at
+        entry.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+        EntryRevision.objects.create(
+            entry=entry, version=entry.version, editor=actor, changes={"deleted": [False, True]}
+        )
+        audit.record(
+            actor=actor,
+            action="entry.delete",
+            obj=entry,
+            event=entry.event,
+            summary=f"{entry.get_kind_display()} deleted",
+        )
+    return entry
+
+
+@transaction.atomic
+def restore_entry(*, entry: Entry, actor) -> Entry:
+    """Undo a soft delete."""
+    _ensure_open(entry.event)
+    if entry.deleted_at is not None:
+        entry.deleted_at = None
+        entry.deleted_by = None
+        entry.version += 1
+        entry.updated_at = timezone.now()
+        entry.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+        EntryRevision.objects.create(
+            entry=entry, version=entry.version, editor=actor, changes={"deleted": [True, False]}
+        )
+        audit.record(
+            actor=actor,
+            action="entry.restore",
+            obj=entry,
+            event=entry.event,
+            summary=f"{entry.get_kind_display()} restored",
+        )
+    return entry

@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/", include("runbooks.api_urls")),
     path("runbooks/", include("runbooks.urls")),
     path("", include("integrations.urls")),
+    path("", include("retro.meeting_urls")),
     path("", include("retro.urls")),
 ]

@@ -15,9 +15,11 @@ urlpatterns = [
     path("api/v1/", include("retro.api_urls")),
     path("api/v1/", include("integrations.api_urls")),
     path("api/v1/", include("runbooks.api_urls")),
+    path("api/v1/", include("retro.report_api_urls")),
     path("runbooks/", include("runbooks.urls")),
     path("search/", include("runbooks.search_urls")),
     path("", include("integrations.urls")),
     path("", include("retro.meeting_urls")),
+    path("", include("retro.report_urls")),
     path("", include("retro.urls")),
 ]

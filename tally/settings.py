@@ -250,6 +250,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Cache (login throttling, shared across web processes) -----------------
+CACHE_URL = os.environ.get(
+    "CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": f"tally{QUEUE_PREFIX}",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+TALLY_LOGIN_MAX_FAILURES = int(os.environ.get("TALLY_LOGIN_MAX_FAILURES", 5))
+TALLY_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("TALLY_LOGIN_LOCKOUT_SECONDS", 15 * 60))
+
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

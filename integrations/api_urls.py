@@ -1,1 +1,26 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("ingest/srt/<slug:event>/<slug:feed>/", api.SrtIngestApi.as_view(), name="ingest-srt"),
+    path(
+        "ingest/ffmpeg/<slug:event>/<slug:feed>/",
+        api.FfmpegIngestApi.as_view(),
+        name="ingest-ffmpeg",
+    ),
+    path("ingest/generic/<slug:event>/", api.GenericIngestApi.as_view(), name="ingest-generic"),
+    path(
+        "ingest/generic/<slug:event>/<slug:feed>/",
+        api.GenericIngestApi.as_view(),
+        name="ingest-generic-feed",
+    ),
+    path("ingest/firehose/", api.FirehoseIngestApi.as_view(), name="ingest-firehose"),
+    path("ingest/eventbridge/", api.EventBridgeIngestApi.as_view(), name="ingest-eventbridge"),
+    path("ingest/batches/<int:pk>/", api.BatchDetailApi.as_view(), name="ingest-batch"),
+    path(
+        "events/<slug:event>/feeds/<slug:feed>/telemetry/",
+        api.FeedTelemetryApi.as_view(),
+        name="feed-telemetry",
+    ),
+]

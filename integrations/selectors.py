@@ -1,0 +1,140 @@
+"""Reads for telemetry: batches, the ingest page, and time series for a feed."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import F, FloatField, QuerySet
+from django.db.models.functions import Cast
+
+from retro.models import Event, Feed
+
+from .models import (
+    FeedTelemetryStatus,
+    IngestBatch,
+    Metric,
+    TelemetryRollup,
+    TelemetrySample,
+    UnmappedSource,
+)
+
+STEPS = {"raw": 0, "10s": 10, "1m": 60}
+MAX_RAW_RANGE = timedelta(days=31)
+
+
+@dataclass
+class SeriesQuery:
+    feed: Feed
+    metrics: list[Metric]
+    start: datetime
+    end: datetime
+    step: str
+
+
+def parse_step(raw: str | None, start: datetime, end: datetime) -> str:
+    """'raw', '10s' or '1m' from the step parameter (a name or a number of seconds)."""
+    if raw in (None, ""):
+        span = end - start
+        return (
+            "raw" if span <= timedelta(hours=2) else "10s" if span <= timedelta(hours=24) else "1m"
+        )
+    if raw in STEPS:
+        return raw
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValidationError({"step": "Use raw, 10s, 1m or a number of seconds."}) from None
+    if not seconds >= 0:
+        raise ValidationError({"step": "Use raw, 10s, 1m or a number of seconds."})
+    return "raw" if seconds < 10 else "10s" if seconds < 60 else "1m"
+
+
+def parse_time(name: str, raw: str | None, default: datetime) -> datetime:
+    if raw in (None, ""):
+        return default
+    try:
+        moment = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        raise ValidationError({name: "Not an ISO 8601 time."}) from None
+    if moment.utcoffset() is None:
+        raise ValidationError({name: "The time needs a zone (e.g. Z or +01:00)."})
+    return moment
+
+
+def feed_metrics(feed: Feed) -> list[Metric]:
+    """Metrics the feed has reported, by name."""
+    status = FeedTelemetryStatus.objects.filter(feed=feed).first()
+    ids = status.metric_ids if status else []
+    return list(Metric.objects.filter(pk__in=ids).order_by("name"))
+
+
+def series_query(feed: Feed, params, now: datetime) -> SeriesQuery:
+    """Validate the telemetry endpoint's parameters (400 naming the bad one)."""
+    end = parse_time("end", params.get("end"), now)
+    start = parse_time("start", params.get("start"), end - timedelta(hours=1))
+    if end <= start:
+        raise ValidationError({"end": "end must be after start."})
+    step = parse_step(params.get("step"), start, end)
+    if step == "raw" and end - start > MAX_RAW_RANGE:
+        raise ValidationError({"step": "A raw series covers at most 31 days; use 10s or 1m."})
+    names = [m for raw in params.getlist("metric") for m in raw.split(",") if m.strip()]
+    if names:
+        metrics = list(Metric.objects.filter(name__in=names))
+        unknown = sorted(set(names) - {m.name for m in metrics})
+        if unknown:
+            raise ValidationError({"metric": f"Unknown metric: {', '.join(unknown)}."})
+        metrics.sort(key=lambda m: m.name)
+    else:
+        metrics = feed_metrics(feed)
+    return SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
+
+
+def series(query: SeriesQuery) -> list[dict]:
+    """[{metric, unit, points: [[time, value], ...]}]; gaps stay gaps (no filling)."""
+    by_id = {m.pk: {"metric": m.name, "unit": m.unit, "points": []} for m in query.metrics}
+    if not by_id:
+        return []
+    if query.step == "raw":
+        rows = (
+            TelemetrySample.objects.filter(
+                feed_id=query.feed.pk,
+                metric_id__in=list(by_id),
+                time__gte=query.start,
+                time__lt=query.end,
+            )
+            .order_by("metric_id", "time")
+            .values_list("metric_id", "time", "value")
+        )
+    else:
+        rows = (
+            TelemetryRollup.objects.filter(
+                feed_id=query.feed.pk,
+                step=STEPS[query.step],
+                metric_id__in=list(by_id),
+                bucket__gte=query.start,
+                bucket__lt=query.end,
+            )
+            .order_by("metric_id", "bucket")
+            .values_list("metric_id", "bucket", F("sum") / Cast("count", FloatField()))
+        )
+    for metric_id, moment, value in rows:
+        by_id[metric_id]["points"].append([moment.isoformat().replace("+00:00", "Z"), value])
+    return list(by_id.values())
+
+
+def batches_for_event(event: Event) -> QuerySet[IngestBatch]:
+    return IngestBatch.objects.filter(event=event).defer("body").select_related("feed")
+
+
+def ingest_page(event: Event) -> dict:
+    """What the ingest page shows: recent and quarantined batches, unknown sources, keys."""
+    batches = batches_for_event(event)
+    return {
+        "recent": list(batches.order_by("-received_at")[:50]),
+        "quarantined": list(
+            batches.filter(state__in=["quarantined", "failed"]).order_by("-received_at")[:50]
+        ),
+        "unmapped": list(UnmappedSource.objects.filter(event=event)[:200]),
+        "keys": list(event.ingest_keys.all()),
+        "feeds": list(event.feeds.order_by("slug").only("pk", "slug", "name")),
+    }

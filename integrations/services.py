@@ -1,0 +1,482 @@
+"""Writes for telemetry ingestion: ingest keys, accepting batches, processing them, quarantine.
+
+Durable first: `ingest_batch` stores the raw request body and enqueues only the batch id after
+commit. `process_batch` parses, stores samples, rollups and alerts and marks the batch done in
+one transaction, so a killed worker leaves it pending and a rerun stores it exactly once.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from retro import audit
+from retro import services as retro_services
+from retro.models import Event, Feed
+
+from . import storage
+from .formats import FormatError, ParseResult, parse
+from .formats.base import Alert, Sample
+from .models import (
+    FeedTelemetryStatus,
+    IngestBatch,
+    IngestKey,
+    TelemetryAlert,
+    UnmappedSource,
+)
+
+FORMATS = (
+    "srt-json",
+    "srt-csv",
+    "ffmpeg",
+    "firehose",
+    "eventbridge",
+    "generic-json",
+    "generic-csv",
+)
+KEY_PREFIX = "tik_"
+MAX_REJECTED_KEPT = 500
+NO_SOURCE = "(no source id)"
+
+
+def max_attempts() -> int:
+    return getattr(settings, "TALLY_INGEST_MAX_ATTEMPTS", 5)
+
+
+# --- Ingest keys -------------------------------------------------------------
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_ingest_key(*, event: Event, name: str, actor) -> tuple[IngestKey, str]:
+    """Create an ingest key; return it with the full secret, which is never shown again."""
+    name = (name or "").strip() or "ingest key"
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = IngestKey.objects.create(
+        event=event,
+        name=name[:120],
+        prefix=secret[:12],
+        key_hash=_hash_key(secret),
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    audit.record(actor=actor, action="ingest_key.create", obj=key, event=event, summary=name)
+    return key, secret
+
+
+@transaction.atomic
+def revoke_ingest_key(*, key: IngestKey, actor) -> IngestKey:
+    """Revoke an ingest key: senders using it get 401 from now on."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit.record(
+            actor=actor, action="ingest_key.revoke", obj=key, event=key.event, summary=key.name
+        )
+    return key
+
+
+def check_ingest_key(secret: str | None) -> IngestKey | None:
+    """The active key matching `secret` (compared in constant time), or None."""
+    if not secret or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
+        return None
+    wanted = _hash_key(secret)
+    match = None
+    for key in IngestKey.objects.filter(prefix=secret[:12], revoked_at__isnull=True).select_related(
+        "event"
+    ):
+        if hmac.compare_digest(key.key_hash, wanted):
+            match = key
+    if match is not None:
+        stale = match.last_used_at is None or timezone.now() - match.last_used_at > timedelta(
+            minutes=1
+        )
+        if stale:  # a write per minute at most, not per request
+            IngestKey.objects.filter(pk=match.pk).update(last_used_at=timezone.now())
+    return match
+
+
+# --- Accepting a batch ---------------------------------------------------------
+
+
+def _parse_options(fmt: str, options: dict, received_at: datetime) -> dict:
+    """Turn a batch's stored options into parser keyword arguments."""
+    kwargs = {"now": received_at}
+    if fmt == "ffmpeg":
+        kwargs["received_at"] = (
+            datetime.fromisoformat(options.get("received_at"))
+            if options.get("received_at")
+            else received_at
+        )
+        if options.get("started_at"):
+            kwargs["started_at"] = datetime.fromisoformat(options["started_at"])
+    if fmt in ("srt-json", "srt-csv") and options.get("counters"):
+        kwargs["counters"] = options["counters"]
+    return kwargs
+
+
+def validate_payload(*, fmt: str, body: bytes, options: dict, received_at: datetime) -> None:
+    """Raise FormatError when the whole payload cannot be parsed (checked before storing).
+
+    Firehose bodies (up to 64 MiB) are only checked for their envelope here; the datapoints are
+    parsed once, by the worker, so the request path stays fast.
+    """
+    if fmt == "firehose":
+        from .formats.cloudwatch import _load_body
+
+        body_obj = _load_body(body)
+        if not isinstance(body_obj.get("records"), list):
+            raise FormatError("missing 'records' list", line=1, field="records")
+        return
+    parse(fmt, body, **_parse_options(fmt, options, received_at))
+
+
+def ingest_batch(
+    *,
+    event: Event,
+    fmt: str,
+    body: bytes,
+    feed: Feed | None = None,
+    content_type: str = "",
+    options: dict | None = None,
+    request_id: str | None = None,
+    submitted_by=None,
+    validate: bool = True,
+) -> tuple[IngestBatch, bool]:
+    """Store an ingest request durably and enqueue it; (batch, created). Idempotent by request id.
+
+    Raises FormatError (nothing stored) when the payload as a whole cannot be parsed.
+    """
+    from . import tasks
+
+    if fmt not in FORMATS:
+        raise ValidationError({"format": f"Unknown format {fmt!r}."})
+    if feed is not None and feed.event_id != event.pk:
+        raise ValidationError({"feed": "The feed belongs to another event."})
+    if request_id and (found := IngestBatch.objects.filter(event=event, request_id=request_id)):
+        return found.first(), False
+    received_at = timezone.now()
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    if fmt == "ffmpeg":
+        options.setdefault("received_at", received_at.isoformat())
+    if validate:
+        validate_payload(fmt=fmt, body=body, options=options, received_at=received_at)
+    try:
+        with transaction.atomic():
+            batch = IngestBatch.objects.create(
+                event=event,
+                feed=feed,
+                format=fmt,
+                body=body,
+                content_type=content_type[:100],
+                options=options,
+                request_id=request_id or None,
+                received_at=received_at,
+                submitted_by=submitted_by
+                if submitted_by is not None and submitted_by.is_authenticated
+                else None,
+            )
+            transaction.on_commit(lambda: tasks.process_batch.delay(batch.id))
+    except IntegrityError:
+        existing = IngestBatch.objects.filter(event=event, request_id=request_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return batch, True
+
+
+# --- Processing a batch ----------------------------------------------------------
+
+
+class _FeedMap:
+    """Source id -> feed id for one event, from Feed.source_ids."""
+
+    def __init__(self, event_id: int):
+        self.by_source: dict[str, int] = {}
+        for pk, source_ids in Feed.objects.filter(event_id=event_id).values_list(
+            "pk", "source_ids"
+        ):
+            for source in source_ids or []:
+                self.by_source.setdefault(source, pk)
+
+    def feed_for(self, source: str | None) -> int | None:
+        return self.by_source.get(source) if source is not None else None
+
+
+def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
+    """Split samples and alerts into per-feed lists and unmapped per-source lists."""
+    mapped_samples: dict[int, list[Sample]] = defaultdict(list)
+    mapped_alerts: dict[int, list[Alert]] = defaultdict(list)
+    unmapped: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    fmap = None if batch.feed_id else _FeedMap(batch.event_id)
+    for kind, items in ((0, result.samples), (1, result.alerts)):
+        for item in items:
+            source_key = item.source if item.source is not None else NO_SOURCE
+            if only_sources is not None and source_key not in only_sources:
+                continue
+            feed_id = batch.feed_id or fmap.feed_for(item.source)
+            if feed_id is None:
+                unmapped[source_key][kind] += 1
+            elif kind == 0:
+                mapped_samples[feed_id].append(item)
+            else:
+                mapped_alerts[feed_id].append(item)
+    return mapped_samples, mapped_alerts, dict(unmapped)
+
+
+def _rows(samples_by_feed: dict[int, list[Sample]]) -> list[storage.Row]:
+    units = {}
+    for samples in samples_by_feed.values():
+        for s in samples:
+            units.setdefault(s.metric, s.unit)
+    ids = storage.metric_ids(units)
+    rows = []
+    for feed_id, samples in samples_by_feed.items():
+        for s in samples:
+            stats = s.stats or (None, None, None, None)
+            rows.append((feed_id, ids[s.metric], s.time, s.value, *stats))
+    return rows
+
+
+def _store_alerts(batch: IngestBatch, alerts_by_feed: dict[int, list[Alert]]) -> int:
+    objs = [
+        TelemetryAlert(
+            feed_id=feed_id,
+            batch=batch,
+            alarm_id=a.alarm_id[:300],
+            kind=a.kind[:64],
+            state=a.state,
+            time=a.time,
+            message=a.message,
+            detail=a.detail,
+        )
+        for feed_id, alerts in alerts_by_feed.items()
+        for a in alerts
+    ]
+    TelemetryAlert.objects.bulk_create(objs, ignore_conflicts=True)
+    return len(objs)
+
+
+def _quarantine_sources(batch: IngestBatch, unmapped: dict[str, list[int]]) -> None:
+    now = timezone.now()
+    for source, (samples, alerts) in sorted(unmapped.items()):
+        row, _ = UnmappedSource.objects.select_for_update().get_or_create(
+            event_id=batch.event_id, source_id=source[:300], defaults={"first_seen": now}
+        )
+        row.samples += samples
+        row.alerts += alerts
+        row.last_seen = now
+        if batch.pk not in row.batch_ids:
+            row.batch_ids = [*row.batch_ids, batch.pk][-1000:]
+        row.save()
+
+
+def after_batch_stored(batch: IngestBatch, samples_by_feed: dict[int, list[Sample]]) -> None:
+    """Hook run in the batch transaction after its data is stored.
+
+    Today it only updates each feed's 'last seen' status; issue 5's detection (alert pairs,
+    threshold breaches -> Anomaly) is meant to be called from here.
+    """
+    for feed_id, samples in samples_by_feed.items():
+        if not samples:
+            continue
+        latest = max(s.time for s in samples)
+        status, _ = FeedTelemetryStatus.objects.select_for_update().get_or_create(feed_id=feed_id)
+        if status.last_sample_at is None or latest > status.last_sample_at:
+            status.last_sample_at = latest
+        status.last_batch_at = timezone.now()
+        known = set(status.metric_ids)
+        new = known | set(storage.metric_ids({s.metric: s.unit for s in samples}).values())
+        if new != known:
+            status.metric_ids = sorted(new)
+        status.save()
+
+
+def _parse_batch(batch: IngestBatch) -> ParseResult:
+    kwargs = _parse_options(batch.format, batch.options, batch.received_at)
+    return parse(batch.format, bytes(batch.body), **kwargs)
+
+
+def _store(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
+    """Store what maps to feeds; return (samples stored, alerts stored, unmapped by source)."""
+    samples_by_feed, alerts_by_feed, unmapped = _route(batch, result, only_sources)
+    rows = _rows(samples_by_feed)
+    storage.write_samples(rows)
+    storage.upsert_rollups(rows)
+    alerts = _store_alerts(batch, alerts_by_feed)
+    after_batch_stored(batch, samples_by_feed)
+    return len(rows), alerts, unmapped
+
+
+def process_batch(*, batch_id: int) -> IngestBatch | None:
+    """Parse a pending batch and store everything it holds, exactly once.
+
+    Parsing happens before the claim (a redelivered batch may be parsed twice, never stored
+    twice); partitions are created next; then one transaction claims the batch with
+    SELECT ... FOR UPDATE SKIP LOCKED, stores samples, rollups and alerts, and marks it.
+    """
+    batch = IngestBatch.objects.filter(pk=batch_id, state=IngestBatch.State.PENDING).first()
+    if batch is None:
+        return None
+    try:
+        result = _parse_batch(batch)
+    except (FormatError, ValueError, TypeError) as err:
+        return _finish_unparseable(batch_id, err)
+    try:
+        storage.ensure_partitions({s.time.astimezone(UTC).date() for s in result.samples})
+        with transaction.atomic():
+            batch = (
+                IngestBatch.objects.select_for_update(skip_locked=True)
+                .filter(pk=batch_id, state=IngestBatch.State.PENDING)
+                .first()
+            )
+            if batch is None:
+                return None
+            samples, alerts, unmapped = _store(batch, result)
+            if unmapped:
+                _quarantine_sources(batch, unmapped)
+            batch.samples, batch.alerts = samples, alerts
+            batch.unmapped = unmapped
+            batch.rejected = [
+                {"record": r.record, "field": r.field, "reason": r.reason}
+                for r in result.rejected[:MAX_REJECTED_KEPT]
+            ]
+            batch.rejected_count = len(result.rejected)
+            batch.state = IngestBatch.State.QUARANTINED if unmapped else IngestBatch.State.DONE
+            batch.error = _unmapped_reason(unmapped)
+            batch.attempts += 1
+            batch.processed_at = timezone.now()
+            batch.save()
+            return batch
+    except Exception as err:
+        storage.forget_cached_ids()
+        _record_failure(batch_id, err)
+        raise
+
+
+def _unmapped_reason(unmapped: dict[str, list[int]]) -> str:
+    if not unmapped:
+        return ""
+    parts = [f"{source} ({n} samples, {a} alerts)" for source, (n, a) in sorted(unmapped.items())]
+    return "No feed of the event lists these source ids: " + "; ".join(parts)
+
+
+def _finish_unparseable(batch_id: int, err: Exception) -> IngestBatch | None:
+    """A payload the parser refuses will never parse: quarantine it with the reason."""
+    with transaction.atomic():
+        batch = IngestBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.state != IngestBatch.State.PENDING:
+            return batch
+        batch.state = IngestBatch.State.QUARANTINED
+        batch.error = f"Cannot parse the payload: {err}"
+        batch.attempts += 1
+        batch.processed_at = timezone.now()
+        batch.save()
+        return batch
+
+
+def _record_failure(batch_id: int, err: Exception) -> None:
+    """Count a failed attempt; after max_attempts the batch is failed with its error visible."""
+    with transaction.atomic():
+        batch = IngestBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.state != IngestBatch.State.PENDING:
+            return
+        batch.attempts += 1
+        batch.error = f"{type(err).__name__}: {err}"[:2000]
+        if batch.attempts >= max_attempts():
+            batch.state = IngestBatch.State.FAILED
+            batch.processed_at = timezone.now()
+        batch.save(update_fields=["attempts", "error", "state", "processed_at"])
+
+
+def pending_batches_to_requeue(*, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
+    """Ids of batches still pending after `older_than` (their message was lost or is stuck)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        IngestBatch.objects.filter(state=IngestBatch.State.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+def prune_raw_samples(*, now: datetime | None = None) -> int:
+    """Drop raw samples older than TALLY_RAW_RETENTION_DAYS; rollups stay."""
+    now = now or timezone.now()
+    return storage.prune_raw(now - timedelta(days=settings.TALLY_RAW_RETENTION_DAYS))
+
+
+# --- Quarantine: mapping unknown source ids --------------------------------------
+
+
+@transaction.atomic
+def map_source_to_feed(*, event: Event, source_id: str, feed: Feed, actor) -> Feed:
+    """Add `source_id` to the feed's source ids and re-process the data quarantined for it."""
+    from . import tasks
+
+    if feed.event_id != event.pk:
+        raise ValidationError({"feed": "The feed belongs to another event."})
+    row = UnmappedSource.objects.filter(event=event, source_id=source_id).first()
+    if row is None:
+        raise ValidationError({"source_id": "No quarantined data for this source id."})
+    if source_id == NO_SOURCE:
+        raise ValidationError({"source_id": "Data without a source id cannot be mapped."})
+    if source_id not in feed.source_ids:
+        retro_services.update_feed(feed=feed, actor=actor, source_ids=[*feed.source_ids, source_id])
+    transaction.on_commit(
+        lambda: tasks.reprocess_quarantined.delay(event_id=event.pk, source_id=source_id)
+    )
+    return feed
+
+
+def reprocess_quarantined(*, event_id: int, source_id: str) -> int:
+    """Store the quarantined samples of `source_id` now that it maps; return batches done."""
+    row = UnmappedSource.objects.filter(event_id=event_id, source_id=source_id).first()
+    if row is None:
+        return 0
+    handled = 0
+    for batch_id in list(row.batch_ids):
+        handled += _reprocess_one(batch_id, source_id)
+    with transaction.atomic():
+        row = UnmappedSource.objects.select_for_update().filter(pk=row.pk).first()
+        if (
+            row is not None
+            and not IngestBatch.objects.filter(
+                pk__in=row.batch_ids, **{"unmapped__has_key": source_id}
+            ).exists()
+        ):
+            row.delete()
+    return handled
+
+
+def _reprocess_one(batch_id: int, source_id: str) -> int:
+    batch = IngestBatch.objects.filter(pk=batch_id).first()
+    if batch is None or source_id not in batch.unmapped:
+        return 0
+    result = _parse_batch(batch)
+    storage.ensure_partitions({s.time.astimezone(UTC).date() for s in result.samples})
+    with transaction.atomic():
+        batch = IngestBatch.objects.select_for_update().get(pk=batch_id)
+        if source_id not in batch.unmapped:
+            return 0  # another run already stored it
+        samples, alerts, still = _store(batch, result, only_sources={source_id})
+        if still:
+            return 0  # the source id still maps to no feed
+        unmapped = dict(batch.unmapped)
+        unmapped.pop(source_id)
+        batch.unmapped = unmapped
+        batch.samples += samples
+        batch.alerts += alerts
+        batch.error = _unmapped_reason(unmapped)
+        if not unmapped:
+            batch.state = IngestBatch.State.DONE
+        batch.processed_at = timezone.now()
+        batch.save()
+    return 1

@@ -1,0 +1,38 @@
+"""Thin Celery tasks for ingestion (routed to the ingest queue): they take ids and call services."""
+
+import logging
+
+from celery import shared_task
+
+from . import services
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def process_batch(batch_id: int) -> None:
+    """Store one pending batch; a redelivery of a done batch does nothing."""
+    services.process_batch(batch_id=batch_id)
+
+
+@shared_task(acks_late=True)
+def sweep_pending_batches() -> int:
+    """Re-queue batches left pending (worker killed, Redis restarted): delay, never loss."""
+    ids = services.pending_batches_to_requeue()
+    for batch_id in ids:
+        process_batch.delay(batch_id)
+    if ids:
+        log.info("re-queued %d pending ingest batches", len(ids))
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def prune_raw_samples() -> int:
+    """Drop raw samples past the retention (rollups are kept)."""
+    return services.prune_raw_samples()
+
+
+@shared_task(acks_late=True)
+def reprocess_quarantined(event_id: int, source_id: str) -> int:
+    """Store what was quarantined for a source id that now maps to a feed."""
+    return services.reprocess_quarantined(event_id=event_id, source_id=source_id)

@@ -1,0 +1,53 @@
+"""Fixtures for ingestion tests: tokens, ingest keys, capture paths, a clean sample table."""
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from integrations import services, storage
+
+CAPTURES = Path(__file__).resolve().parent / "captures"
+SHARED = Path("/work/shared/telemetry-samples")
+
+
+def capture(name: str) -> Path:
+    """A capture file: the repo copy when present, else the shared sample."""
+    path = CAPTURES / name
+    return path if path.exists() else SHARED / name
+
+
+@pytest.fixture(autouse=True)
+def _clean_samples(request):
+    """The unmanaged sample table is not flushed between transactional tests: empty it."""
+    storage.forget_cached_ids()
+    yield
+    if "django_db" in request.keywords and request.node.get_closest_marker("django_db").kwargs.get(
+        "transaction"
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {storage.SAMPLE_TABLE}")
+
+
+@pytest.fixture
+def operator_token_api(operator):
+    """An API client using a real DRF token of an operator (as senders do)."""
+    token, _ = Token.objects.get_or_create(user=operator)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def ingest_key(event, lead):
+    """(IngestKey, secret) for the summit event."""
+    return services.create_ingest_key(event=event, name="firehose", actor=lead)
+
+
+@pytest.fixture
+def key_api(ingest_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ingest_key[1]}")
+    return client

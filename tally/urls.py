@@ -24,6 +24,7 @@ urlpatterns = [
     path("search/", include("runbooks.search_urls")),
     path("", include("integrations.urls")),
     path("", include("retro.meeting_urls")),
+    path("", include("retro.audit_urls")),
     path("", include("retro.report_urls")),
     path("", include("retro.urls")),
 ]

@@ -1,1 +1,19 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import meeting_views as views
+
+urlpatterns = [
+    path("events/<slug:slug>/retro/", views.meeting_page, name="meeting-page"),
+    path("events/<slug:slug>/retro/vote/<uuid:pk>/", views.meeting_vote, name="meeting-vote"),
+    path("events/<slug:slug>/retro/merge/<uuid:pk>/", views.meeting_merge, name="meeting-merge"),
+    path(
+        "events/<slug:slug>/retro/promote/<uuid:pk>/",
+        views.meeting_promote,
+        name="meeting-promote",
+    ),
+    path("events/<slug:slug>/retro/finalize/", views.meeting_finalize, name="meeting-finalize"),
+    path("events/<slug:slug>/retro/reopen/", views.meeting_reopen, name="meeting-reopen"),
+    path("events/<slug:slug>/actions/", views.actions_event, name="actions-event"),
+    path("actions/", views.actions_all, name="actions-all"),
+    path("actions/<uuid:pk>/status/", views.action_status, name="actions-status"),
+]

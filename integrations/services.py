@@ -327,10 +327,10 @@ def process_batch(*, batch_id: int) -> IngestBatch | None:
     if batch is None:
         return None
     try:
-        result = _parse_batch(batch)
-    except (FormatError, ValueError, TypeError) as err:
-        return _finish_unparseable(batch_id, err)
-    try:
+        try:
+            result = _parse_batch(batch)
+        except FormatError as err:
+            return _finish_unparseable(batch_id, err)
         storage.ensure_partitions({s.time.astimezone(UTC).date() for s in result.samples})
         with transaction.atomic():
             batch = (

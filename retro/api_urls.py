@@ -5,4 +5,12 @@ from . import api
 urlpatterns = [
     path("events/", api.EventListApi.as_view(), name="api-events"),
     path("events/<slug:slug>/", api.EventDetailApi.as_view(), name="api-event"),
+    path("events/<slug:slug>/sessions/", api.SessionListApi.as_view(), name="api-sessions"),
+    path("events/<slug:slug>/feeds/", api.FeedListApi.as_view(), name="api-feeds"),
+    path("events/<slug:slug>/feeds/<slug:feed>/", api.FeedDetailApi.as_view(), name="api-feed"),
+    path("events/<slug:slug>/entries/", api.EntryListApi.as_view(), name="api-entries"),
+    path("events/<slug:slug>/actions/", api.EventActionListApi.as_view(), name="api-event-actions"),
+    path("entries/<uuid:pk>/", api.EntryDetailApi.as_view(), name="api-entry"),
+    path("entries/<uuid:pk>/restore/", api.EntryRestoreApi.as_view(), name="api-entry-restore"),
+    path("actions/", api.ActionListApi.as_view(), name="api-actions"),
 ]

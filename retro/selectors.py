@@ -1,9 +1,14 @@
 """Reads shared by views, API and tasks, and every access check: one gate per event."""
 
-from django.db.models import Count, Q, QuerySet
-from django.http import Http404
+from datetime import date, datetime, time, timedelta
 
-from .models import ROLE_RANK, Event, Membership, Role
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .models import ROLE_RANK, Entry, Event, Feed, Membership, Role, live_entries
 
 
 def is_admin(user) -> bool:
@@ -64,3 +69,232 @@ def events_with_counts(user) -> QuerySet[Event]:
         feed_count=Count("feeds", distinct=True),
         entry_count=Count("entries", filter=Q(entries__deleted_at__isnull=True), distinct=True),
     )
+
+
+# --- The live board ---------------------------------------------------------
+# Reads for the board, the entries API and the polling endpoint. Filters arrive as GET
+# parameters (so a filtered board is a link) and are applied in one place.
+
+BOARD_FILTERS = ("kind", "session", "stage", "feed", "site", "author", "q", "since", "until")
+# A change is stamped (updated_at) inside its transaction, before it commits; a poll that
+# runs meanwhile cannot see it. Re-reading this much history on every poll catches such
+# late commits; the browser drops what it already has (same id and version).
+CHANGES_OVERLAP = timedelta(seconds=10)
+
+
+def membership_for(user, event: Event) -> Membership | None:
+    """The user's membership of the event (None for admins who are not members)."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(event=event, user=user).select_related("site").first()
+
+
+def can_edit_entry(user, entry: Entry, role: str | None = None) -> bool:
+    """Leads edit any entry; operators their own (and the actions they own)."""
+    role = role if role is not None else role_for(user, entry.event)
+    if role == Role.LEAD:
+        return True
+    return role == Role.OPERATOR and user.pk in (entry.author_id, entry.owner_id)
+
+
+def entry_for_user(user, pk, minimum: str = Role.VIEWER) -> Entry:
+    """An entry of an event the user may see (deleted ones too); 404 otherwise."""
+    from django.core.exceptions import PermissionDenied
+
+    try:
+        entry = (
+            Entry.objects.select_related("event", "author", "site", "session", "owner")
+            .filter(event__in=events_for_user(user))
+            .get(pk=pk)
+        )
+    except (Entry.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404("No such entry.") from exc
+    if not has_role(user, entry.event, minimum):
+        raise PermissionDenied(f"This needs the {minimum} role on {entry.event.name}.")
+    return entry
+
+
+def for_display(entries: QuerySet[Entry]) -> QuerySet[Entry]:
+    """Everything templates/retro/_entry.html reads, fetched in a fixed number of queries."""
+    return entries.select_related("author", "site", "session", "owner", "event").prefetch_related(
+        Prefetch("feeds", queryset=Feed.objects.only("id", "slug", "name", "stage"))
+    )
+
+
+def parse_time(value: str, field: str) -> datetime:
+    """An ISO 8601 time with its zone, or a ValidationError naming the field."""
+    value = (value or "").strip()
+    try:
+        moment = parse_datetime(value)
+        if moment is None or (moment.tzinfo is None and " " in value):
+            # A "+01:00" in a query string that nobody encoded arrives as " 01:00".
+            head, _, tail = value.rpartition(" ")
+            moment = parse_datetime(f"{head}+{tail}") or moment
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValidationError({field: f"{value!r} is not an ISO 8601 time."})
+    if moment.tzinfo is None:
+        raise ValidationError({field: "A time with its zone is required (e.g. …Z or +01:00)."})
+    return moment
+
+
+def board_filters(params) -> dict[str, str]:
+    """The board/API filters present in a QueryDict, stripped, empty ones dropped."""
+    return {k: params.get(k, "").strip() for k in BOARD_FILTERS if params.get(k, "").strip()}
+
+
+def filter_entries(entries: QuerySet[Entry], filters: dict[str, str]) -> QuerySet[Entry]:
+    """Apply board filters (slugs, usernames, text, time range) to an event's entries."""
+    lookups = {
+        "kind": "kind",
+        "session": "session__slug",
+        "stage": "stage",
+        "feed": "feeds__slug",
+        "site": "site__slug",
+        "author": "author__username",
+    }
+    for name, lookup in lookups.items():
+        if filters.get(name):
+            entries = entries.filter(**{lookup: filters[name]})
+    if filters.get("q"):
+        entries = entries.filter(body__icontains=filters["q"])
+    if filters.get("since"):
+        entries = entries.filter(occurred_at__gte=parse_time(filters["since"], "since"))
+    if filters.get("until"):
+        entries = entries.filter(occurred_at__lte=parse_time(filters["until"], "until"))
+    if filters.get("feed"):
+        entries = entries.distinct()
+    return entries
+
+
+def event_entries(event: Event, filters: dict[str, str] | None = None) -> QuerySet[Entry]:
+    """The event's live entries (not deleted, not merged), filtered, newest first."""
+    entries = live_entries().filter(event=event)
+    return filter_entries(entries, filters or {}).order_by("-occurred_at", "-logged_at")
+
+
+def board_columns(event: Event, filters: dict[str, str], limit: int) -> list[dict]:
+    """Wins, learnings and actions: the newest `limit` of each, and how many there are."""
+    base = event_entries(event, filters)
+    counts = base.order_by().aggregate(
+        **{kind: Count("id", filter=Q(kind=kind), distinct=True) for kind in Entry.Kind.values}
+    )
+    columns = []
+    for kind, label in Entry.Kind.choices:
+        wanted = filters.get("kind") in (None, "", kind)
+        items = list(for_display(base.filter(kind=kind))[:limit]) if wanted else []
+        columns.append(
+            {"kind": kind, "label": label, "entries": items, "count": counts[kind] if wanted else 0}
+        )
+    return columns
+
+
+def visible_carried_over(user, event: Event) -> QuerySet[Entry]:
+    """Open actions of earlier, closed events, limited to events the user may see."""
+    from .actions import carried_over_actions
+
+    return for_display(carried_over_actions(event).filter(event__in=events_for_user(user)))
+
+
+def entry_changes(event: Event, since: datetime | None, filters: dict[str, str]) -> dict:
+    """What changed on the board since a cursor: entries to (re)draw and ids to remove."""
+    now = timezone.now()
+    changed = Entry.objects.filter(event=event)
+    if since is not None:
+        changed = changed.filter(updated_at__gte=since - CHANGES_OVERLAP)
+    else:
+        changed = changed.filter(updated_at__gte=now - CHANGES_OVERLAP)
+    changed = list(changed.order_by("updated_at").values_list("id", "version")[:500])
+    ids = [pk for pk, _ in changed]
+    shown = list(for_display(event_entries(event, filters).filter(pk__in=ids)))
+    shown_ids = {e.pk for e in shown}
+    removed = [{"id": str(pk), "version": v} for pk, v in changed if pk not in shown_ids]
+    return {"cursor": now, "entries": shown, "removed": removed}
+
+
+TIMELINE_TOP = 28  # px below the hour labels
+TIMELINE_BAND = 26
+TIMELINE_LANE = 30
+
+
+def _day_bounds(event: Event, day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=event.tz)
+    return start, start + timedelta(days=1)
+
+
+def event_days(event: Event) -> list[date]:
+    """The event's days in its own zone."""
+    first = event.start.astimezone(event.tz).date()
+    last = event.end.astimezone(event.tz).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def board_timeline(event: Event, filters: dict[str, str], day: str | None, limit: int) -> dict:
+    """One event day on a time axis: sessions' on-air windows as bands, entries as marks,
+    positions in percent of the shown span (the day's sessions plus an hour either side)."""
+    days = event_days(event)
+    today = timezone.now().astimezone(event.tz).date()
+    chosen = next((d for d in days if d.isoformat() == day), None)
+    chosen = chosen or (today if today in days else days[0])
+    day_start, day_end = _day_bounds(event, chosen)
+    sessions = list(event.sessions.filter(scheduled_start__lt=day_end, scheduled_end__gt=day_start))
+    entries = list(
+        for_display(
+            event_entries(event, filters).filter(
+                occurred_at__gte=day_start, occurred_at__lt=day_end
+            )
+        )[:limit]
+    )
+    moments = [s.scheduled_start for s in sessions] + [s.scheduled_end for s in sessions]
+    moments += [e.occurred_at for e in entries]
+    if moments:
+        span_start = max(day_start, min(moments) - timedelta(hours=1))
+        span_end = min(day_end, max(moments) + timedelta(hours=1))
+    else:
+        span_start, span_end = day_start + timedelta(hours=7), day_start + timedelta(hours=20)
+    span_start = span_start.replace(minute=0, second=0, microsecond=0)
+    total = max((span_end - span_start).total_seconds(), 1)
+
+    def pct(moment: datetime) -> float:
+        return round(min(max((moment - span_start).total_seconds() / total, 0), 1) * 100, 2)
+
+    rooms = list(dict.fromkeys(s.room or s.title for s in sessions))
+    bands = [
+        {
+            "session": s,
+            "x": pct(s.scheduled_start),
+            "w": round(pct(s.scheduled_end) - pct(s.scheduled_start), 2),
+            "y": TIMELINE_TOP + rooms.index(s.room or s.title) * TIMELINE_BAND,
+        }
+        for s in sessions
+    ]
+    lanes_top = TIMELINE_TOP + len(rooms) * TIMELINE_BAND + 12
+    lane_of = {kind: i for i, kind in enumerate(Entry.Kind.values)}
+    marks = []
+    for entry in entries:
+        entry.on_air = next(
+            (s for s in sessions if s.scheduled_start <= entry.occurred_at <= s.scheduled_end),
+            None,
+        )
+        y = lanes_top + lane_of[entry.kind] * TIMELINE_LANE + TIMELINE_LANE // 2
+        marks.append({"entry": entry, "x": pct(entry.occurred_at), "y": y})
+    hours = []
+    tick = span_start.astimezone(event.tz).replace(minute=0, second=0, microsecond=0)
+    while tick <= span_end:
+        if tick >= span_start:
+            hours.append({"label": f"{tick:%H:%M}", "x": pct(tick)})
+        tick += timedelta(hours=1)
+    return {
+        "days": days,
+        "day": chosen,
+        "bands": bands,
+        "marks": marks,
+        "hours": hours,
+        "timeline_entries": entries,
+        "lanes": [
+            {"kind": kind, "label": label, "y": lanes_top + i * TIMELINE_LANE + TIMELINE_LANE // 2}
+            for i, (kind, label) in enumerate(Entry.Kind.choices)
+        ],
+        "timeline_height": lanes_top + 3 * TIMELINE_LANE + 8,
+    }

@@ -412,3 +412,15 @@ def restore_entry(*, entry: Entry, actor) -> Entry:
             summary=f"{entry.get_kind_display()} restored",
         )
     return entry
+
+
+@transaction.atomic
+def create_event(*, actor, **fields) -> Event:
+    """Create an event; its creator becomes its first lead."""
+    event = Event(**fields)
+    event.full_clean()
+    event.save()
+    if actor is not None and actor.is_authenticated:
+        set_membership(event=event, user=actor, role=Role.LEAD, actor=actor)
+    audit.record(actor=actor, action="event.create", obj=event, event=event, summary=event.name)
+    return event

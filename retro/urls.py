@@ -12,4 +12,7 @@ urlpatterns = [
         name="event-remove-member",
     ),
     path("events/<slug:slug>/rundown/", views.upload_rundown, name="event-rundown"),
+    path("events/<slug:slug>/board/", views.board, name="event-board"),
+    path("events/<slug:slug>/board/changes/", views.board_changes, name="event-board-changes"),
+    path("entries/<uuid:pk>/", views.entry_detail, name="entry-detail"),
 ]

@@ -1,17 +1,21 @@
-"""HTML views for events: the home page, an event's signal path, its settings."""
+"""HTML views for events: the home page, an event's signal path, its settings, the live board."""
 
 from collections import OrderedDict
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import MembershipForm, RundownUploadForm
-from .models import Role, Stage
+from .models import Entry, Role, Site, Stage
 from .rundown import RundownError, import_rundown
 
 
@@ -113,3 +117,143 @@ def upload_rundown(request, slug):
             f"{result.updated} updated, {result.unchanged} unchanged.",
         )
     return redirect("event-detail", slug=event.slug)
+
+
+# --- The live board ---------------------------------------------------------
+
+BOARD_LIMIT = 40
+BOARD_LIMIT_MAX = 1000
+
+
+def _limit(request) -> int:
+    try:
+        return max(1, min(int(request.GET.get("n", BOARD_LIMIT)), BOARD_LIMIT_MAX))
+    except ValueError:
+        return BOARD_LIMIT
+
+
+def _filters_or_400(request):
+    """The board filters of the request; a bad time filter is shown, not a 500."""
+    filters = selectors.board_filters(request.GET)
+    problems = {}
+    for name in ("since", "until"):
+        if name in filters:
+            try:
+                selectors.parse_time(filters[name], name)
+            except ValidationError as exc:
+                problems[name] = " ".join(exc.messages)
+                del filters[name]
+    return filters, problems
+
+
+@login_required
+def board(request, slug):
+    """The live board: wins, learnings, actions (or a timeline), the fast entry form."""
+    event = selectors.event_for_user(request.user, slug)
+    role = selectors.role_for(request.user, event)
+    filters, problems = _filters_or_400(request)
+    view = "timeline" if request.GET.get("view") == "timeline" else "columns"
+    limit = _limit(request)
+    membership = selectors.membership_for(request.user, event)
+    context = {
+        "cursor": timezone.now().isoformat(),
+        "event": event,
+        "viewer_role": role,
+        "can_log": selectors.has_role(request.user, event, Role.OPERATOR)
+        and not event.retro_finalized,
+        "filters": filters,
+        "filter_problems": problems,
+        "view": view,
+        "limit": limit,
+        "more": limit + BOARD_LIMIT,
+        "sessions": list(event.sessions.all()),
+        "sites": list(Site.objects.all()),
+        "members": list(event.memberships.select_related("user").order_by("user__username")),
+        "my_site": membership.site if membership else None,
+        "feed_options": list(event.feeds.order_by("slug").values("slug", "name", "stage")),
+        "carried_over": selectors.visible_carried_over(request.user, event),
+        "stages": Stage.choices,
+        "kinds": Entry.Kind.choices,
+        "impacts": Entry.Impact.choices,
+        "statuses": Entry.Status.choices,
+        "query": request.GET.urlencode(),
+        "filter_query": urlencode(filters),
+    }
+    if view == "timeline":
+        context.update(
+            selectors.board_timeline(event, filters, request.GET.get("day"), BOARD_LIMIT_MAX)
+        )
+    else:
+        context["columns"] = selectors.board_columns(event, filters, limit)
+    return render(request, "retro/board.html", context)
+
+
+@login_required
+def board_changes(request, slug):
+    """Polled every second by the board: entries changed since `cursor`, rendered by the
+    same partial as the page, and the ids to take off the board."""
+    event = selectors.event_for_user(request.user, slug)
+    role = selectors.role_for(request.user, event)
+    filters, _ = _filters_or_400(request)
+    since = None
+    if request.GET.get("cursor"):
+        try:
+            since = selectors.parse_time(request.GET["cursor"], "cursor")
+        except ValidationError:
+            since = None
+    changes = selectors.entry_changes(event, since, filters)
+    context = {"event": event, "viewer_role": role}
+    entries = [
+        {
+            "id": str(entry.pk),
+            "version": entry.version,
+            "kind": entry.kind,
+            "occurred_at": entry.occurred_at.isoformat(),
+            "html": render_to_string(
+                "retro/_entry.html", {**context, "entry": entry}, request=request
+            ),
+        }
+        for entry in changes["entries"]
+    ]
+    return JsonResponse(
+        {
+            "cursor": changes["cursor"].isoformat(),
+            "entries": entries,
+            "removed": changes["removed"],
+        }
+    )
+
+
+@login_required
+def entry_detail(request, pk):
+    """One entry with its full history; deleted entries can be restored from here."""
+    entry = selectors.entry_for_user(request.user, pk)
+    event = entry.event
+    role = selectors.role_for(request.user, event)
+    if request.method == "POST":
+        if not selectors.can_edit_entry(request.user, entry, role):
+            raise PermissionDenied("Operators restore their own entries; leads any.")
+        try:
+            action = request.POST.get("do")
+            if action == "restore":
+                services.restore_entry(entry=entry, actor=request.user)
+                messages.success(request, "Entry restored: it is back on the board.")
+            elif action == "delete":
+                services.delete_entry(entry=entry, actor=request.user)
+                messages.success(request, "Entry deleted. You can restore it here.")
+        except services.RetroFinalized as exc:
+            messages.error(request, str(exc))
+        return redirect("entry-detail", pk=entry.pk)
+    revisions = entry.revisions.select_related("editor").order_by("-version")
+    entry = selectors.for_display(Entry.objects.filter(pk=entry.pk)).get()
+    return render(
+        request,
+        "retro/entry_detail.html",
+        {
+            "entry": entry,
+            "event": event,
+            "viewer_role": role,
+            "revisions": revisions,
+            "can_edit": selectors.can_edit_entry(request.user, entry, role),
+        },
+    )

@@ -1,0 +1,262 @@
+"""Search across runbooks and the retro entries of every event the user may see.
+
+PostgreSQL: full-text search (websearch syntax, English stemming) ranked with ts_rank and
+highlighted with ts_headline, served by the expression GIN indexes of migration 0002.
+SQLite: every word must appear (icontains), scored by how often the words occur.
+Snippets are escaped first, then matches are wrapped in <mark>.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from retro.models import Entry, Stage, live_entries
+from retro.selectors import events_for_user
+
+from .models import Runbook, RunbookRevision
+from .selectors import entry_url
+
+MAX_QUERY = 500
+TYPES = ("runbook", "entry")
+CONFIG = "english"
+# Private-use characters mark matches inside ts_headline output; they cannot collide with
+# the escaping done afterwards.
+START, STOP = "\ue000", "\ue001"
+SNIPPET_CHARS = 220
+
+
+@dataclass
+class Hit:
+    type: str
+    title: str
+    url: str
+    snippet: SafeString
+    score: float
+    stage: str = ""
+    event: str = ""
+    event_slug: str = ""
+    kind: str = ""
+    when: datetime | None = None
+    revision: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str
+    type: str = ""
+    stage: str = ""
+    event: str = ""
+    kind: str = ""
+    all_revisions: bool = False
+
+
+def clean_filters(q="", type="", stage="", event="", kind="", all_revisions=False) -> Filters:
+    """Validate the query and filters; a bad one is a ValidationError naming the field."""
+    q = (q or "").strip()
+    errors = {}
+    if len(q) > MAX_QUERY:
+        errors["q"] = f"The query is {len(q)} characters; {MAX_QUERY} at most."
+    if "\x00" in q:
+        errors["q"] = "The query contains a NUL character."
+    if type and type not in TYPES:
+        errors["type"] = "Use runbook or entry."
+    if stage and stage not in Stage.values:
+        errors["stage"] = f"Unknown stage {stage!r}."
+    if kind and kind not in Entry.Kind.values:
+        errors["kind"] = f"Unknown kind {kind!r}."
+    if errors:
+        raise ValidationError(errors)
+    return Filters(
+        q, type or "", stage or "", (event or "").strip(), kind or "", bool(all_revisions)
+    )
+
+
+def search(user, filters: Filters, limit: int = 30) -> list[Hit]:
+    """Ranked hits for the user, best first."""
+    if not filters.q or not user.is_authenticated:
+        return []
+    hits: list[Hit] = []
+    entries_only = bool(filters.kind or filters.event)
+    if filters.type in ("", "runbook") and not entries_only:
+        hits += _runbooks(_revisions(filters), filters, limit)
+    if filters.type in ("", "entry"):
+        hits += _entries(_entry_queryset(user, filters), filters, limit)
+    hits.sort(key=lambda h: -h.score)
+    return hits[:limit]
+
+
+def _revisions(filters: Filters) -> QuerySet[RunbookRevision]:
+    revisions = RunbookRevision.objects.all()
+    if not filters.all_revisions:
+        revisions = revisions.filter(pk__in=Runbook.objects.values("current"))
+    if filters.stage:
+        revisions = revisions.filter(runbook__stage=filters.stage)
+    return revisions
+
+
+def _entry_queryset(user, filters: Filters) -> QuerySet[Entry]:
+    events = events_for_user(user)
+    if filters.event:
+        events = events.filter(slug=filters.event)
+    entries = live_entries().filter(event__in=events.values("pk"))
+    if filters.stage:
+        entries = entries.filter(stage=filters.stage)
+    if filters.kind:
+        entries = entries.filter(kind=filters.kind)
+    return entries
+
+
+def _use_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- Ranking --------------------------------------------------------------------------
+
+
+def _ranked(queryset: QuerySet, q: str, limit: int) -> list[tuple]:
+    """(pk, score) of the best matches."""
+    if _use_postgres():
+        query = SearchQuery(q, config=CONFIG, search_type="websearch")
+        return list(
+            queryset.annotate(doc=SearchVector("body", config=CONFIG))
+            .filter(doc=query)
+            .annotate(score=SearchRank(F("doc"), query))
+            .order_by("-score")
+            .values_list("pk", "score")[:limit]
+        )
+    terms = words(q)
+    if not terms:
+        return []
+    for term in terms:
+        queryset = queryset.filter(body__icontains=term)
+    # Score in Python over a bounded candidate set: SQLite has no ranking of its own.
+    candidates = queryset.values_list("pk", "body")[:2000]
+    scored = []
+    for pk, body in candidates:
+        low = body.lower()
+        scored.append((pk, sum(low.count(t.lower()) for t in terms) / (1 + len(body) / 500)))
+    scored.sort(key=lambda item: -item[1])
+    return scored[:limit]
+
+
+def _headlines(model, pks: list, q: str) -> dict:
+    """Highlighted snippets (safe HTML) by pk."""
+    if not pks:
+        return {}
+    if _use_postgres():
+        query = SearchQuery(q, config=CONFIG, search_type="websearch")
+        rows = model.objects.filter(pk__in=pks).annotate(
+            headline=SearchHeadline(
+                "body",
+                query,
+                config=CONFIG,
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            )
+        )
+        return {row.pk: _mark(row.headline) for row in rows}
+    rows = model.objects.filter(pk__in=pks).values_list("pk", "body")
+    return {pk: snippet(body, words(q)) for pk, body in rows}
+
+
+def _mark(headline: str) -> SafeString:
+    text = escape(" ".join(headline.split()))
+    return mark_safe(text.replace(START, "<mark>").replace(STOP, "</mark>"))
+
+
+def words(q: str) -> list[str]:
+    """The words of a query, without websearch operators or quotes."""
+    found = re.findall(r"[\w][\w.:/-]*", q.replace('"', " "))
+    return [w for w in found if w.lower() not in {"or", "and"}][:20]
+
+
+def snippet(body: str, terms: list[str], size: int = SNIPPET_CHARS) -> SafeString:
+    """A window of the body around the first match; escaped, matches in <mark>."""
+    body = " ".join((body or "").split())
+    if not terms:
+        return escape(body[:size])
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.I)
+    first = pattern.search(body)
+    start = max(0, (first.start() if first else 0) - size // 3)
+    window = body[start : start + size]
+    parts, pos = [], 0
+    for m in pattern.finditer(window):
+        parts.append(escape(window[pos : m.start()]))
+        parts.append(f"<mark>{escape(m.group(0))}</mark>")
+        pos = m.end()
+    parts.append(escape(window[pos:]))
+    text = "".join(parts)
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if start + size < len(body) else ""
+    return mark_safe(prefix + text + suffix)
+
+
+# --- Hits ---------------------------------------------------------------------------
+
+
+def _runbooks(revisions: QuerySet, filters: Filters, limit: int) -> list[Hit]:
+    ranked = _ranked(revisions, filters.q, limit)
+    pks = [pk for pk, _ in ranked]
+    snippets = _headlines(RunbookRevision, pks, filters.q)
+    rows = RunbookRevision.objects.select_related("runbook", "runbook__current").in_bulk(pks)
+    hits = []
+    for pk, score in ranked:
+        rev = rows[pk]
+        url = reverse("runbooks:detail", args=[rev.runbook.slug])
+        title = rev.runbook.title
+        if rev.runbook.current_id != rev.pk:
+            url = reverse("runbooks:revision", args=[rev.runbook.slug, rev.number])
+            title += f" (revision {rev.number})"
+        hits.append(
+            Hit(
+                type="runbook",
+                title=title,
+                url=url,
+                snippet=snippets.get(pk, ""),
+                score=float(score) * 1.1,
+                stage=rev.runbook.stage,
+                when=rev.created_at,
+                revision=rev.number,
+                extra={"slug": rev.runbook.slug},
+            )
+        )
+    return hits
+
+
+def _entries(entries: QuerySet, filters: Filters, limit: int) -> list[Hit]:
+    ranked = _ranked(entries, filters.q, limit)
+    pks = [pk for pk, _ in ranked]
+    snippets = _headlines(Entry, pks, filters.q)
+    rows = Entry.objects.select_related("event").in_bulk(pks)
+    hits = []
+    for pk, score in ranked:
+        entry = rows[pk]
+        hits.append(
+            Hit(
+                type="entry",
+                title=f"{entry.get_kind_display()} · {entry.event.name}",
+                url=entry_url(entry),
+                snippet=snippets.get(pk, ""),
+                score=float(score),
+                stage=entry.stage,
+                event=entry.event.name,
+                event_slug=entry.event.slug,
+                kind=entry.kind,
+                when=entry.occurred_at,
+                extra={"id": str(entry.pk)},
+            )
+        )
+    return hits

@@ -1,0 +1,242 @@
+"""Reads of runbooks and runs, and their access checks: one gate per top-level object."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+
+from retro.models import ROLE_RANK, Entry, Event, Membership, Role
+from retro.selectors import event_for_user, events_for_user, is_admin
+
+from .models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
+
+
+def runbooks_for_user(user) -> QuerySet[Runbook]:
+    """Every signed-in user reads every runbook."""
+    if not user.is_authenticated:
+        return Runbook.objects.none()
+    return Runbook.objects.select_related("current", "owner")
+
+
+def runbook_for_user(user, slug: str) -> Runbook:
+    runbook = runbooks_for_user(user).filter(slug=slug).first()
+    if runbook is None:
+        raise Http404("No such runbook.")
+    return runbook
+
+
+def is_lead_anywhere(user) -> bool:
+    return Membership.objects.filter(user=user, role=Role.LEAD).exists()
+
+
+def can_edit(user, runbook: Runbook | None = None) -> bool:
+    """Leads (of any event), admins and the runbook's owner edit runbooks."""
+    if not user.is_authenticated:
+        return False
+    if is_admin(user) or (runbook is not None and runbook.owner_id == user.pk):
+        return True
+    return is_lead_anywhere(user)
+
+
+def runbook_for_editor(user, slug: str) -> Runbook:
+    """The runbook if the user may edit it: 404 when missing, 403 when read-only."""
+    runbook = runbook_for_user(user, slug)
+    if not can_edit(user, runbook):
+        raise PermissionDenied("Only leads, admins and the runbook's owner edit runbooks.")
+    return runbook
+
+
+def revision_of(runbook: Runbook, number) -> RunbookRevision:
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        raise Http404("No such revision.") from None
+    revision = runbook.revisions.select_related("author").filter(number=number).first()
+    if revision is None:
+        raise Http404("No such revision.")
+    return revision
+
+
+def run_for_user(user, run_id, minimum: str = Role.VIEWER) -> RunbookRun:
+    """A run, through the gate of its event (404 outsiders, 403 below `minimum`)."""
+    run = (
+        RunbookRun.objects.select_related(
+            "runbook", "revision", "event", "session", "feed", "started_by", "previous_revision"
+        )
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        raise Http404("No such run.")
+    event_for_user(user, run.event.slug, minimum)
+    return run
+
+
+def runnable_events(user) -> list[Event]:
+    """Events on which the user may start a run (operator or more)."""
+    events = events_for_user(user).order_by("-start")
+    if is_admin(user):
+        return list(events)
+    roles = [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role.OPERATOR]]
+    return list(events.filter(memberships__role__in=roles).distinct())
+
+
+def visible_entries(user) -> QuerySet[Entry]:
+    return Entry.objects.filter(
+        event__in=events_for_user(user), deleted_at__isnull=True
+    ).select_related("event", "author")
+
+
+def entries_touching(runbook: Runbook, user) -> list[dict]:
+    """Learnings and actions that point to the runbook or led to one of its revisions,
+    across the events the user may see, newest first."""
+    entries = (
+        visible_entries(user)
+        .filter(Q(runbook_links__runbook=runbook) | Q(runbook_revisions__runbook=runbook))
+        .distinct()
+        .order_by("-occurred_at")
+    )
+    links = {
+        link.entry_id: link
+        for link in RunbookLink.objects.filter(runbook=runbook, entry__in=entries)
+    }
+    revisions: dict = {}
+    for rev in runbook.revisions.filter(entries__in=entries).values("number", "entries"):
+        revisions.setdefault(rev["entries"], []).append(rev["number"])
+    return [
+        {
+            "entry": e,
+            "link": links.get(e.pk),
+            "revisions": sorted(revisions.get(e.pk, [])),
+            "url": entry_url(e),
+        }
+        for e in entries
+    ]
+
+
+def revisions_with_entries(runbook: Runbook, user) -> list[RunbookRevision]:
+    """Revisions newest first; each carries `.visible_entries`, the learnings that led to it."""
+    revisions = list(runbook.revisions.select_related("author").order_by("-number"))
+    allowed = set(events_for_user(user).values_list("pk", flat=True))
+    through = RunbookRevision.entries.through.objects.filter(
+        runbookrevision__runbook=runbook
+    ).select_related("entry", "entry__event")
+    by_rev: dict = {}
+    for row in through:
+        if row.entry.event_id in allowed and row.entry.deleted_at is None:
+            by_rev.setdefault(row.runbookrevision_id, []).append(row.entry)
+    for rev in revisions:
+        rev.visible_entries = by_rev.get(rev.pk, [])
+    return revisions
+
+
+def entry_url(entry: Entry) -> str:
+    """The entry's page on the board if it exists, else its event page."""
+    for name, kwargs in (
+        ("entry-detail", {"slug": entry.event.slug, "entry_id": entry.pk}),
+        ("entry-detail", {"slug": entry.event.slug, "pk": entry.pk}),
+    ):
+        try:
+            return reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return reverse("event-detail", kwargs={"slug": entry.event.slug}) + f"#entry-{entry.pk}"
+
+
+@dataclass(frozen=True)
+class EntryRunbooks:
+    links: list
+    revisions: list
+
+
+def links_for_entry(entry: Entry) -> EntryRunbooks:
+    """Runbooks this entry points to, and the revisions it caused (for the entry page).
+
+    The caller has already checked that the viewer may see the entry; runbooks are readable
+    by every signed-in user.
+    """
+    links = list(
+        RunbookLink.objects.filter(entry=entry)
+        .select_related("runbook", "revision")
+        .order_by("runbook__title")
+    )
+    revisions = list(
+        RunbookRevision.objects.filter(entries=entry)
+        .select_related("runbook", "author")
+        .order_by("runbook__title", "number")
+    )
+    return EntryRunbooks(links=links, revisions=revisions)
+
+
+def last_run_before(run: RunbookRun) -> RunbookRun | None:
+    return (
+        run.runbook.runs.filter(Q(started_at__lt=run.started_at))
+        .exclude(pk=run.pk)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def changed_since_last_run(run: RunbookRun) -> RunbookRevision | None:
+    """The previous run's revision when this run uses a newer one ("changed since")."""
+    prev = run.previous_revision
+    if prev is not None and prev.number < run.revision.number:
+        return prev
+    return None
+
+
+def step_groups(run: RunbookRun) -> list[tuple[str, list[RunStep]]]:
+    """Steps grouped under their headings, in order; finished runs get `.seconds` per step."""
+    steps = list(run.steps.select_related("recorded_by").order_by("number"))
+    previous = run.started_at
+    for step in steps:
+        step.seconds = None
+        if step.recorded_at is not None and step.state != RunStep.State.PENDING:
+            step.seconds = max(0, int((step.recorded_at - previous).total_seconds()))
+            previous = max(previous, step.recorded_at)
+    groups: list[tuple[str, list[RunStep]]] = []
+    for step in steps:
+        if not groups or groups[-1][0] != step.heading:
+            groups.append((step.heading, []))
+        groups[-1][1].append(step)
+    return groups
+
+
+def run_progress(run: RunbookRun) -> dict:
+    counts = {s: 0 for s in RunStep.State.values}
+    for state in run.steps.values_list("state", flat=True):
+        counts[state] += 1
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def timeline_items(event: Event) -> list[tuple[datetime, str, str]]:
+    """Runs and step check-offs of the event as (time, label, url), oldest first."""
+    items = []
+    runs = RunbookRun.objects.filter(event=event).select_related("runbook", "revision")
+    for run in runs:
+        url = reverse("runbooks:run", args=[run.pk])
+        title = f"{run.runbook.title} (r{run.revision.number})"
+        items.append((run.started_at, f"Runbook run started: {title}", url))
+        if run.finished_at:
+            items.append((run.finished_at, f"Runbook run finished: {title}", url))
+    steps = (
+        RunStep.objects.filter(run__event=event, recorded_at__isnull=False)
+        .exclude(state=RunStep.State.PENDING)
+        .select_related("run__runbook")
+    )
+    for step in steps:
+        verb = "done" if step.state == RunStep.State.DONE else "skipped"
+        label = f"{step.run.runbook.title}: step {step.number} {verb}: {step.text[:80]}"
+        items.append(
+            (
+                step.recorded_at,
+                label,
+                reverse("runbooks:run", args=[step.run_id]) + f"#step-{step.number}",
+            )
+        )
+    items.sort(key=lambda item: item[0])
+    return items

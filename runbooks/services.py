@@ -1,0 +1,474 @@
+"""Every write to runbooks, their revisions, links and runs: views, API, import and demo
+all call these functions."""
+
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.text import slugify
+
+from retro import audit
+from retro import services as retro_services
+from retro.models import Entry, Event, Feed, Session, Stage
+from tally.markdown import render_markdown
+
+from .models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
+
+MAX_BODY = 500_000
+RESERVED_SLUGS = {"new", "runs"}
+EDITABLE = ("title", "stage", "applies_to", "review_days", "owner")
+
+
+class StaleRevision(Exception):
+    """A save based on an older revision than the runbook's current one."""
+
+    def __init__(self, runbook: Runbook, base: int | None):
+        current = runbook.revision_number
+        super().__init__(
+            f"This runbook was changed since revision {base} (now revision {current}); "
+            "compare with the newer text and save again."
+        )
+        self.runbook = runbook
+        self.current = runbook.current
+
+
+class RunFinished(Exception):
+    """A finished run is a record: its steps no longer change."""
+
+    def __init__(self, run: RunbookRun):
+        super().__init__(f"Run {run.pk} finished at {run.finished_at:%Y-%m-%d %H:%M %Z}.")
+        self.run = run
+
+
+# --- Steps ---------------------------------------------------------------------
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_TASK = re.compile(r"^\s{0,3}[-*+]\s+\[( |x|X)\]\s+(.*\S)\s*$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    heading: str
+    text: str
+
+
+def parse_steps(body: str) -> list[Step]:
+    """The task-list items of a Markdown body, numbered from 1, with their nearest heading."""
+    steps: list[Step] = []
+    heading = ""
+    in_fence = False
+    for line in (body or "").splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        if m := _HEADING.match(line):
+            heading = m.group(2)[:300]
+        elif m := _TASK.match(line):
+            steps.append(Step(number=len(steps) + 1, heading=heading, text=m.group(2)))
+    return steps
+
+
+# --- Runbooks and revisions ----------------------------------------------------------
+
+
+def _clean_meta(values: dict, errors: dict) -> None:
+    if "title" in values:
+        values["title"] = (values["title"] or "").strip()
+        if not values["title"]:
+            errors["title"] = "A runbook needs a title."
+        elif len(values["title"]) > 200:
+            errors["title"] = "200 characters at most."
+    if "stage" in values and values["stage"] not in Stage.values:
+        errors["stage"] = f"Unknown stage {values['stage']!r}; use {', '.join(Stage.values)}."
+    if "review_days" in values:
+        try:
+            values["review_days"] = int(values["review_days"])
+            if values["review_days"] < 1:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["review_days"] = "A whole number of days, 1 or more."
+    if "applies_to" in values:
+        values["applies_to"] = _clean_applies_to(values["applies_to"], errors)
+
+
+def _clean_applies_to(value, errors: dict) -> dict:
+    """{"feed_kinds": [...], "sites": [...]}; a plain list mixes feed kinds and site slugs."""
+    if value in (None, "", [], {}):
+        return {"feed_kinds": [], "sites": []}
+    if isinstance(value, list | tuple):
+        value = {
+            "feed_kinds": [v for v in value if v in Feed.Kind.values],
+            "sites": [v for v in value if v not in Feed.Kind.values],
+        }
+    if not isinstance(value, dict) or set(value) - {"feed_kinds", "sites"}:
+        errors["applies_to"] = 'Expected {"feed_kinds": [...], "sites": [...]}.'
+        return {}
+    result = {}
+    for key in ("feed_kinds", "sites"):
+        items = value.get(key) or []
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            errors["applies_to"] = f"{key} is a list of names."
+            return {}
+        result[key] = [i.strip() for i in items if i.strip()]
+    unknown = [k for k in result["feed_kinds"] if k not in Feed.Kind.values]
+    if unknown:
+        errors["applies_to"] = f"Unknown feed kinds: {', '.join(unknown)}."
+    return result
+
+
+def _clean_body(body: str, errors: dict) -> str:
+    body = (body or "").replace("\r\n", "\n")
+    if not body.strip():
+        errors["body"] = "The runbook body is empty."
+    elif len(body) > MAX_BODY:
+        errors["body"] = f"The body is {len(body)} characters; the limit is {MAX_BODY}."
+    elif "\x00" in body:
+        errors["body"] = "The body contains a NUL character."
+    return body
+
+
+@transaction.atomic
+def create_runbook(
+    *,
+    title: str,
+    stage: str,
+    body: str,
+    author,
+    slug: str = "",
+    owner=None,
+    applies_to=None,
+    review_days: int = 180,
+    summary: str = "Created",
+    entries=(),
+) -> Runbook:
+    """A new runbook with its first revision; a slug already in use is a 400."""
+    values = {"title": title, "stage": stage, "applies_to": applies_to, "review_days": review_days}
+    errors: dict = {}
+    _clean_meta(values, errors)
+    body = _clean_body(body, errors)
+    slug = slugify(slug or title)[:100]
+    if not slug:
+        errors["slug"] = "A slug (letters, digits, dashes) is required."
+    elif slug in RESERVED_SLUGS:
+        errors["slug"] = f"{slug!r} is reserved; pick another slug."
+    elif Runbook.objects.filter(slug=slug).exists():
+        errors["slug"] = f"A runbook with slug {slug!r} already exists."
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    runbook = Runbook(slug=slug, owner=owner, reviewed_at=now, created_at=now, **values)
+    runbook.full_clean(exclude=["current"])
+    try:
+        with transaction.atomic():
+            runbook.save()
+    except IntegrityError as exc:
+        raise ValidationError({"slug": f"A runbook with slug {slug!r} already exists."}) from exc
+    _add_revision(runbook, body=body, author=author, summary=summary, base=None, entries=entries)
+    audit.record(actor=author, action="runbook.create", obj=runbook, summary=f"Runbook {slug}")
+    return runbook
+
+
+def _add_revision(runbook, *, body, author, summary, base, entries) -> RunbookRevision:
+    number = (
+        runbook.revisions.order_by("-number").values_list("number", flat=True).first() or 0
+    ) + 1
+    revision = RunbookRevision.objects.create(
+        runbook=runbook,
+        number=number,
+        body=body,
+        body_html=render_markdown(body),
+        summary=(summary or "").strip()[:300],
+        author=author,
+        base_number=base,
+    )
+    entries = list(entries)
+    if entries:
+        revision.entries.set(entries)
+    runbook.current = revision
+    runbook.updated_at = revision.created_at
+    runbook.reviewed_at = revision.created_at
+    runbook.save(update_fields=["current", "updated_at", "reviewed_at"])
+    _close_actions(runbook, revision, entries, author)
+    return revision
+
+
+def _close_actions(runbook: Runbook, revision: RunbookRevision, entries, actor) -> None:
+    """Actions that point to this runbook are done once a revision referencing them is saved.
+
+    A revision references an action directly, or through the learning the action came from.
+    """
+    ids = [e.pk for e in entries]
+    if not ids:
+        return
+    actions = Entry.objects.filter(
+        kind=Entry.Kind.ACTION,
+        runbook_links__runbook=runbook,
+        deleted_at__isnull=True,
+    ).filter(_action_q(ids))
+    for action in actions.exclude(status=Entry.Status.DONE).distinct():
+        retro_services.set_action_status(entry=action, status=Entry.Status.DONE, actor=actor)
+
+
+def _action_q(ids):
+    from django.db.models import Q
+
+    return Q(pk__in=ids) | Q(source_entry__in=ids)
+
+
+def _entries_for(runbook: Runbook, entries, actor) -> list[Entry]:
+    """Entries a revision cites; each must be a learning or action the author can see."""
+    from retro.selectors import events_for_user
+
+    entries = list(entries or [])
+    if not entries:
+        return []
+    if actor is None:
+        return entries
+    visible = set(events_for_user(actor).values_list("pk", flat=True))
+    hidden = [str(e.pk) for e in entries if e.event_id not in visible]
+    if hidden:
+        raise ValidationError({"entries": f"Unknown entries: {', '.join(hidden)}."})
+    return entries
+
+
+@transaction.atomic
+def save_revision(
+    *,
+    runbook: Runbook,
+    author,
+    body: str,
+    base_revision: int | None,
+    summary: str = "",
+    entries=(),
+    **meta,
+) -> RunbookRevision:
+    """Save a new revision; a stale `base_revision` raises StaleRevision (HTTP 409).
+
+    The same body with no change of metadata makes no new revision.
+    """
+    runbook = Runbook.objects.select_for_update().select_related("current").get(pk=runbook.pk)
+    if base_revision is None or int(base_revision) != runbook.revision_number:
+        raise StaleRevision(runbook, base_revision)
+    unknown = set(meta) - set(EDITABLE)
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    errors: dict = {}
+    _clean_meta(meta, errors)
+    body = _clean_body(body, errors)
+    if errors:
+        raise ValidationError(errors)
+    entries = _entries_for(runbook, entries, author)
+    changes = {k: [_plain(getattr(runbook, k)), _plain(v)] for k, v in meta.items()}
+    changes = {k: v for k, v in changes.items() if v[0] != v[1]}
+    for name in changes:
+        setattr(runbook, name, meta[name])
+    if changes:
+        runbook.save(update_fields=list(changes))
+    if runbook.current and runbook.current.body == body and not entries:
+        if changes:
+            _audit_update(runbook, author, changes, runbook.current)
+        return runbook.current
+    revision = _add_revision(
+        runbook, body=body, author=author, summary=summary, base=base_revision, entries=entries
+    )
+    changes["revision"] = [base_revision, revision.number]
+    _audit_update(runbook, author, changes, revision)
+    return revision
+
+
+def _audit_update(runbook, actor, changes, revision) -> None:
+    audit.record(
+        actor=actor,
+        action="runbook.update",
+        obj=runbook,
+        summary=f"Runbook {runbook.slug} r{revision.number}: {revision.summary}"[:300],
+        changes=changes,
+    )
+
+
+def _plain(value):
+    return getattr(value, "username", value)
+
+
+@transaction.atomic
+def restore_revision(*, runbook: Runbook, number: int, author) -> RunbookRevision:
+    """Make an old revision's body current again, as a new revision."""
+    old = runbook.revisions.filter(number=number).first()
+    if old is None:
+        raise Http404(f"No revision {number}.")
+    runbook.refresh_from_db()
+    return save_revision(
+        runbook=runbook,
+        author=author,
+        body=old.body,
+        base_revision=runbook.revision_number,
+        summary=f"Restored revision {number}",
+    )
+
+
+@transaction.atomic
+def mark_reviewed(*, runbook: Runbook, actor) -> Runbook:
+    """Someone read the runbook and found it still right: it is no longer stale."""
+    old = runbook.reviewed_at
+    runbook.reviewed_at = timezone.now()
+    runbook.save(update_fields=["reviewed_at"])
+    audit.record(
+        actor=actor,
+        action="runbook.review",
+        obj=runbook,
+        summary=f"Runbook {runbook.slug} reviewed",
+        changes={
+            "reviewed_at": [old.isoformat() if old else None, runbook.reviewed_at.isoformat()]
+        },
+    )
+    return runbook
+
+
+@transaction.atomic
+def link_entry(*, entry: Entry, runbook: Runbook, actor, step_ref: str = "") -> RunbookLink:
+    """Point a learning or action at a runbook (and optionally one of its steps); idempotent."""
+    step_ref = (step_ref or "").strip()[:200]
+    if entry.kind == Entry.Kind.WIN:
+        raise ValidationError({"entry": "Only learnings and actions point to runbooks."})
+    link, created = RunbookLink.objects.get_or_create(
+        entry=entry,
+        runbook=runbook,
+        defaults={"step_ref": step_ref, "created_by": actor, "revision": runbook.current},
+    )
+    if not created and step_ref and link.step_ref != step_ref:
+        link.step_ref = step_ref
+        link.save(update_fields=["step_ref"])
+    if created:
+        audit.record(
+            actor=actor,
+            action="runbook.link",
+            obj=link,
+            event=entry.event,
+            summary=f"{entry.get_kind_display()} linked to {runbook.slug} {step_ref}".strip(),
+        )
+    return link
+
+
+# --- Runs ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_run(
+    *,
+    runbook: Runbook,
+    event: Event,
+    started_by,
+    session: Session | None = None,
+    feed: Feed | None = None,
+    revision: RunbookRevision | None = None,
+    started_at=None,
+) -> RunbookRun:
+    """Start a run on the current revision; its steps are the revision's task-list items."""
+    revision = revision or runbook.current
+    errors = {}
+    if revision is None:
+        errors["runbook"] = "This runbook has no revision to run."
+    if session is not None and session.event_id != event.pk:
+        errors["session"] = "The session belongs to another event."
+    if feed is not None and feed.event_id != event.pk:
+        errors["feed"] = "The feed belongs to another event."
+    if errors:
+        raise ValidationError(errors)
+    steps = parse_steps(revision.body)
+    if not steps:
+        raise ValidationError({"runbook": "This revision has no task-list steps (- [ ] step)."})
+    last = runbook.runs.order_by("-started_at", "-pk").first()
+    run = RunbookRun.objects.create(
+        runbook=runbook,
+        revision=revision,
+        event=event,
+        session=session,
+        feed=feed,
+        started_by=started_by,
+        started_at=started_at or timezone.now(),
+        previous_revision=last.revision if last else None,
+    )
+    RunStep.objects.bulk_create(
+        RunStep(run=run, number=s.number, heading=s.heading, text=s.text) for s in steps
+    )
+    audit.record(
+        actor=started_by,
+        action="runbook.run.start",
+        obj=run,
+        event=event,
+        summary=f"Run of {runbook.slug} r{revision.number} started",
+    )
+    return run
+
+
+@transaction.atomic
+def record_step(
+    *,
+    run: RunbookRun,
+    number: int,
+    actor,
+    state: str | None = None,
+    reason: str = "",
+    note: str | None = None,
+    at=None,
+) -> RunStep:
+    """Check a step off, skip it with a reason, reset it, or add a note (HTTP 409 once finished)."""
+    run = RunbookRun.objects.select_for_update().get(pk=run.pk)
+    if run.finished_at is not None:
+        raise RunFinished(run)
+    step = run.steps.filter(number=number).first()
+    if step is None:
+        raise Http404(f"Run {run.pk} has no step {number}.")
+    errors = {}
+    if state is not None and state not in RunStep.State.values:
+        errors["state"] = f"Unknown state {state!r}; use done, skipped or pending."
+    reason = (reason or "").strip()
+    if state == RunStep.State.SKIPPED and not reason:
+        errors["reason"] = "Say why the step is skipped."
+    if state is None and note is None:
+        errors["state"] = "Give a state (done, skipped, pending) or a note."
+    if errors:
+        raise ValidationError(errors)
+    old_state = step.state
+    if state is not None:
+        step.state = state
+        step.reason = reason if state == RunStep.State.SKIPPED else ""
+    if note is not None:
+        step.note = note.strip()[:5000]
+    step.recorded_by = actor
+    step.recorded_at = at or timezone.now()
+    step.save()
+    audit.record(
+        actor=actor,
+        action="runbook.run.step",
+        obj=run,
+        event=run.event,
+        summary=f"Step {number} of {run.runbook.slug}: {step.state}",
+        changes={"state": [old_state, step.state]} if old_state != step.state else {},
+    )
+    return step
+
+
+@transaction.atomic
+def finish_run(*, run: RunbookRun, actor, at=None) -> RunbookRun:
+    """Close a run; finishing twice is harmless."""
+    run = RunbookRun.objects.select_for_update().get(pk=run.pk)
+    if run.finished_at is None:
+        run.finished_at = at or timezone.now()
+        run.finished_by = actor
+        run.save(update_fields=["finished_at", "finished_by"])
+        audit.record(
+            actor=actor,
+            action="runbook.run.finish",
+            obj=run,
+            event=run.event,
+            summary=f"Run of {run.runbook.slug} finished",
+        )
+    return run

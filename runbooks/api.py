@@ -56,7 +56,16 @@ class RevisionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RunbookRevision
-        fields = ["number", "summary", "author", "created_at", "base_number", "body", "body_html", "entries"]
+        fields = [
+            "number",
+            "summary",
+            "author",
+            "created_at",
+            "base_number",
+            "body",
+            "body_html",
+            "entries",
+        ]
 
     def get_author(self, obj) -> str | None:
         return obj.author.username if obj.author_id else None
@@ -64,7 +73,9 @@ class RevisionSerializer(serializers.ModelSerializer):
     def get_entries(self, obj) -> list[str]:
         user = self.context["request"].user
         visible = events_for_user(user).values("pk")
-        return [str(pk) for pk in obj.entries.filter(event__in=visible).values_list("pk", flat=True)]
+        return [
+            str(pk) for pk in obj.entries.filter(event__in=visible).values_list("pk", flat=True)
+        ]
 
 
 class RevisionListSerializer(RevisionSerializer):
@@ -161,9 +172,14 @@ class RunbookDetailApi(APIView):
                 **meta,
             )
         except services.StaleRevision as exc:
-            raise Conflict(
-                {"detail": str(exc), "revision": exc.runbook.revision_number, "body": exc.current.body}
-            ) from exc
+            return Response(
+                {
+                    "detail": str(exc),
+                    "revision": exc.runbook.revision_number,
+                    "body": exc.current.body,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         runbook = selectors.runbook_for_user(request.user, slug)
         return Response(RunbookSerializer(runbook).data)
 
@@ -218,7 +234,16 @@ class StepSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RunStep
-        fields = ["number", "heading", "text", "state", "reason", "note", "recorded_by", "recorded_at"]
+        fields = [
+            "number",
+            "heading",
+            "text",
+            "state",
+            "reason",
+            "note",
+            "recorded_by",
+            "recorded_at",
+        ]
 
     def get_recorded_by(self, obj) -> str | None:
         return obj.recorded_by.username if obj.recorded_by_id else None
@@ -332,12 +357,17 @@ class LinkApi(APIView):
         runbook = selectors.runbook_for_user(request.user, slug)
         data = LinkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = Entry.objects.filter(pk=data.validated_data["entry"]).select_related("event").first()
+        entry = (
+            Entry.objects.filter(pk=data.validated_data["entry"]).select_related("event").first()
+        )
         if entry is None:
             raise Http404("No such entry.")
         event_for_user(request.user, entry.event.slug, Role.OPERATOR)
         link = services.link_entry(
-            entry=entry, runbook=runbook, actor=request.user, step_ref=data.validated_data.get("step", "")
+            entry=entry,
+            runbook=runbook,
+            actor=request.user,
+            step_ref=data.validated_data.get("step", ""),
         )
         return Response(
             {"entry": str(link.entry_id), "runbook": runbook.slug, "step": link.step_ref},

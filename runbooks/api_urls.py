@@ -5,7 +5,11 @@ from . import api
 urlpatterns = [
     path("runbooks/", api.RunbookListApi.as_view(), name="api-runbooks"),
     path("runbooks/<slug:slug>/", api.RunbookDetailApi.as_view(), name="api-runbook"),
-    path("runbooks/<slug:slug>/revisions/", api.RevisionListApi.as_view(), name="api-runbook-revisions"),
+    path(
+        "runbooks/<slug:slug>/revisions/",
+        api.RevisionListApi.as_view(),
+        name="api-runbook-revisions",
+    ),
     path(
         "runbooks/<slug:slug>/revisions/<int:number>/",
         api.RevisionDetailApi.as_view(),

@@ -253,7 +253,9 @@ def save_revision(
 
     The same body with no change of metadata makes no new revision.
     """
-    runbook = Runbook.objects.select_for_update().select_related("current").get(pk=runbook.pk)
+    runbook = (
+        Runbook.objects.select_for_update(of=("self",)).select_related("current").get(pk=runbook.pk)
+    )
     if base_revision is None or int(base_revision) != runbook.revision_number:
         raise StaleRevision(runbook, base_revision)
     unknown = set(meta) - set(EDITABLE)

@@ -261,8 +261,7 @@ def run_detail(request, run_id):
         "run": run,
         "groups": selectors.step_groups(run),
         "progress": selectors.run_progress(run),
-        "can_run": not run.finished
-        and has_role(request.user, run.event, Role.OPERATOR),
+        "can_run": not run.finished and has_role(request.user, run.event, Role.OPERATOR),
         "changed_from": changed_from,
         "changed_rows": (
             diff.inline(changed_from.body, run.revision.body, context=1) if changed_from else None

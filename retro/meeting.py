@@ -378,11 +378,8 @@ def _digest_owner(actions: list[Entry], today) -> int:
 def meeting_entries(event: Event):
     """Live entries of the event for the meeting, with what the page draws prefetched."""
     return (
-        live_entries()
-        .filter(event=event)
-        .select_related("author", "site", "session", "owner", "source_entry")
+        selectors.for_display(live_entries().filter(event=event))
         .prefetch_related(
-            "feeds",
             Prefetch(
                 "merged_entries",
                 queryset=Entry.objects.filter(deleted_at__isnull=True).select_related(

@@ -1,0 +1,227 @@
+"""Markdown, CSV and JSON exports of the same report content the PDF shows."""
+
+import csv
+import io
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ENTRY_COLUMNS = [
+    ("id", "id"),
+    ("time", "occurred_local"),
+    ("kind", "kind"),
+    ("stage", "stage"),
+    ("session", "session"),
+    ("author", "author"),
+    ("site", "site"),
+    ("feeds", "feeds"),
+    ("tags", "tags"),
+    ("impact", "impact"),
+    ("shareable", "shareable"),
+    ("owner", "owner"),
+    ("due", "due"),
+    ("status", "status"),
+    ("body", "body"),
+]
+ACTION_COLUMNS = [
+    ("id", "id"),
+    ("owner", "owner"),
+    ("due", "due"),
+    ("status", "status"),
+    ("carried_from", "carried_from"),
+    ("session", "session"),
+    ("stage", "stage"),
+    ("body", "body"),
+]
+
+
+def neutralize(value) -> str:
+    """A cell a spreadsheet shows as text: a leading ' defuses =, +, -, @, tab and CR."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(v) for v in value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([name for name, _ in columns])
+    for row in rows:
+        writer.writerow([neutralize(row.get(key)) for _, key in columns])
+    return out.getvalue().encode("utf-8-sig")  # the BOM makes spreadsheets read UTF-8
+
+
+def entries_csv(content: dict) -> bytes:
+    """One line per entry of the report, in time order."""
+    return _csv(content["timeline"]["rows"], ENTRY_COLUMNS)
+
+
+def actions_csv(content: dict) -> bytes:
+    """One line per open action of the tracker, carried-over ones included."""
+    rows = [row for group in content["actions"]["owners"] for row in group["actions"]]
+    return _csv(rows, ACTION_COLUMNS)
+
+
+def to_json(content: dict) -> bytes:
+    """Every section as data; charts are left out (they are drawings, not data)."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("charts", "body_html")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return json.dumps(strip(content), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
+
+
+def _md_escape(text: str) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_entry(row: dict) -> list[str]:
+    head = f"- **{row['kind_label']}** `#{row['ref']}` {row['occurred_local']}"
+    if row["author"]:
+        head += f" · {row['author']}"
+    if row["impact_label"]:
+        head += f" · impact: {row['impact_label']}"
+    lines = [head]
+    if row["kind"] == "action":
+        due = row["due"].isoformat() if row["due"] else "—"
+        status = row["status_label"] or "Open"
+        lines.append(f"  - owner: {row['owner'] or 'none'} · due: {due} · status: {status}")
+    lines += [f"  {line}" if line else "" for line in row["body"].splitlines()]
+    if row.get("charts"):
+        lines.append(f"  - {len(row['charts'])} telemetry chart(s) in the PDF report")
+    return lines
+
+
+def to_markdown(content: dict) -> bytes:
+    """The report as Markdown for a wiki, section by section."""
+    lines = [f"# {content['event']['name']}: post-event report", ""]
+    if content["external"]:
+        lines += ["_Partner edition: shareable entries only._", ""]
+    for name in content["sections"]:
+        lines += MARKDOWN_SECTIONS[name](content[name], content)
+        lines.append("")
+    return ("\n".join(lines).rstrip() + "\n").encode()
+
+
+def _md_cover(cover: dict, content: dict) -> list[str]:
+    lines = [f"**{cover['dates']}**" + (f" · {cover['venue']}" if cover["venue"] else ""), ""]
+    lines += [
+        f"- {s['name']} ({s['role']}{', ' + s['city'] if s['city'] else ''})"
+        for s in cover["sites"]
+    ]
+    lines += ["", f"Generated {content['generated_local']}."]
+    if not content["entry_count"]:
+        lines += ["", "This event has no entries to report."]
+    return lines
+
+
+def _md_summary(summary: dict, content: dict) -> list[str]:
+    t = summary["totals"]
+    lines = [
+        "## Summary",
+        "",
+        f"{t['win']} wins · {t['learning']} learnings · {t['action']} actions "
+        f"({summary['actions_open']} open, {summary['actions_done']} done)",
+        "",
+        "| Stage | Wins | Learnings | Actions |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['label']} | {r['win']} | {r['learning']} | {r['action']} |"
+        for r in summary["by_stage"]
+    ]
+    if not summary["anomalies"]["available"]:
+        lines += ["", "Anomalies: no data."]
+    if not summary["impact_minutes"]["available"]:
+        lines += ["Impact minutes: no data."]
+    return lines
+
+
+def _md_stages(stages: dict, content: dict) -> list[str]:
+    lines = ["## Entries by stage and session"]
+    if not stages["stages"]:
+        lines += ["", "No entries."]
+    for stage in stages["stages"]:
+        lines += ["", f"### {stage['label']}"]
+        for session in stage["sessions"]:
+            lines += ["", f"#### {session['title']}", ""]
+            for kind in ("win", "learning", "action"):
+                for row in session[kind]:
+                    lines += _md_entry(row)
+    return lines
+
+
+def _md_actions(actions: dict, content: dict) -> list[str]:
+    lines = ["## Action tracker", ""]
+    if not actions["owners"]:
+        return [*lines, "No open actions."]
+    for group in actions["owners"]:
+        lines += [
+            f"### {group['owner']}",
+            "",
+            "| Ref | Action | Due | Status |",
+            "|---|---|---|---|",
+        ]
+        for a in group["actions"]:
+            body = _md_escape(a["body"])
+            if a["carried_from"]:
+                body += f" _(carried over from {_md_escape(a['carried_from'])})_"
+            due = a["due"].isoformat() if a["due"] else "—"
+            lines.append(f"| #{a['ref']} | {body} | {due} | {a['status_label'] or 'Open'} |")
+        lines.append("")
+    return lines
+
+
+def _md_runbooks(runbooks: dict, content: dict) -> list[str]:
+    lines = ["## Runbook runs and revisions", ""]
+    if not runbooks["runs"]:
+        lines.append("Runs: no data.")
+    for run in runbooks["runs"]:
+        lines.append(
+            f"- {run['runbook']} r{run['revision']} · {run['started']} · {run['by']} · "
+            f"{run['done']}/{run['steps']} steps done"
+        )
+    lines.append("")
+    if not runbooks["revisions"]:
+        lines.append("Revisions from this event's learnings: no data.")
+    for rev in runbooks["revisions"]:
+        refs = ", ".join(f"#{item['ref']}" for item in rev["learnings"])
+        lines.append(f"- {rev['runbook']} r{rev['number']}: {rev['summary']} (from {refs})")
+    return lines
+
+
+def _md_anomalies(anomalies: dict, content: dict) -> list[str]:
+    lines = ["## Unreviewed anomalies", ""]
+    if not anomalies["items"]:
+        return [*lines, "No data." if not anomalies["available"] else "Every anomaly was reviewed."]
+    return lines + [
+        f"- {a['feed']} · {a['metric']} · {a['start']} to {a['end']}" for a in anomalies["items"]
+    ]
+
+
+def _md_timeline(timeline: dict, content: dict) -> list[str]:
+    lines = ["## Appendix: timeline", "", "| Time | Kind | Entry |", "|---|---|---|"]
+    lines += [
+        f"| {r['occurred_local']} | {r['kind_label']} | {_md_escape(r['body'])} |"
+        for r in timeline["rows"]
+    ]
+    return lines if timeline["rows"] else ["## Appendix: timeline", "", "No entries."]
+
+
+MARKDOWN_SECTIONS = {
+    "cover": _md_cover,
+    "summary": _md_summary,
+    "stages": _md_stages,
+    "actions": _md_actions,
+    "runbooks": _md_runbooks,
+    "anomalies": _md_anomalies,
+    "timeline": _md_timeline,
+}

@@ -1,0 +1,209 @@
+"""Writes for reports: request one (queued for the slow worker), render it, fail it clearly."""
+
+import contextlib
+import logging
+import resource
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from .. import audit, selectors
+from ..models import Event, Report, Role
+from . import content as report_content
+from . import exports
+
+log = logging.getLogger(__name__)
+
+# Limits of one render (settings may override): the Celery task's soft/hard time limits and
+# how much address space a render may add to the worker child.
+TIME_LIMIT = int(getattr(settings, "TALLY_REPORT_TIME_LIMIT", 300))
+SOFT_TIME_LIMIT = max(TIME_LIMIT - 30, 1)
+MEMORY_LIMIT_MB = int(getattr(settings, "TALLY_REPORT_MEMORY_LIMIT_MB", 1024))
+
+CONTENT_TYPES = {
+    Report.Format.PDF: "application/pdf",
+    Report.Format.MARKDOWN: "text/markdown; charset=utf-8",
+    Report.Format.CSV: "text/csv; charset=utf-8",
+    Report.Format.JSON: "application/json",
+}
+
+
+class ReportLimitExceeded(Exception):
+    """A render went past its time or memory limit."""
+
+
+def check_may_request(user, event: Event, variant: str) -> None:
+    """Operators and leads make internal reports; only leads make the partner (external) one."""
+    needed = Role.LEAD if variant == Report.Variant.EXTERNAL else Role.OPERATOR
+    if not selectors.has_role(user, event, needed):
+        what = "an external (partner) report" if needed == Role.LEAD else "a report"
+        raise PermissionDenied(f"Making {what} needs the {needed} role on {event.name}.")
+
+
+@transaction.atomic
+def request_report(*, event: Event, user, format: str, variant: str = "", options=None) -> Report:
+    """Validate the options, keep a queued Report (earlier versions stay) and enqueue its render."""
+    opts = report_content.parse_options(event, format=format, variant=variant, options=options)
+    check_may_request(user, event, opts.variant)
+    report = Report.objects.create(
+        event=event,
+        format=opts.format,
+        variant=opts.variant,
+        options=opts.as_json(),
+        requested_by=user if user is not None and user.is_authenticated else None,
+    )
+    audit.record(
+        actor=user,
+        action="report.request",
+        obj=report,
+        event=event,
+        summary=f"{report.get_format_display()} report ({report.get_variant_display()}) requested",
+    )
+    from .. import tasks
+
+    transaction.on_commit(lambda: tasks.render_report.delay(report_id=report.pk))
+    return report
+
+
+def _progress_writer(report_id: int) -> Callable[[int], None]:
+    last = [0]
+
+    def write(pct: int) -> None:
+        pct = max(0, min(99, int(pct)))
+        if pct > last[0]:
+            last[0] = pct
+            Report.objects.filter(pk=report_id, state=Report.State.RUNNING).update(progress=pct)
+
+    return write
+
+
+def _scaled(progress: Callable[[int], None], low: int, high: int) -> Callable[[int], None]:
+    return lambda pct: progress(low + (high - low) * pct / 100)
+
+
+def generate(
+    event: Event, opts: report_content.ReportOptions, progress: Callable[[int], None] | None = None
+) -> bytes:
+    """The report file's bytes for the options; shared by the task and the command line."""
+    progress = progress or (lambda pct: None)
+    if opts.format == Report.Format.CSV:
+        opts.sections = ["timeline"] if opts.table == "entries" else ["actions"]
+    data = report_content.build_report(event, opts, _scaled(progress, 2, 40))
+    if opts.format == Report.Format.PDF:
+        from . import pdf  # WeasyPrint loads only where a PDF is made
+
+        return pdf.render_pdf(data, _scaled(progress, 45, 97))
+    if opts.format == Report.Format.MARKDOWN:
+        return exports.to_markdown(data)
+    if opts.format == Report.Format.JSON:
+        return exports.to_json(data)
+    return exports.entries_csv(data) if opts.table == "entries" else exports.actions_csv(data)
+
+
+def options_of(report: Report) -> report_content.ReportOptions:
+    """The stored options of a report, validated again (a session may have been removed)."""
+    return report_content.parse_options(
+        report.event, format=report.format, variant=report.variant, options=report.options
+    )
+
+
+def file_name(report: Report) -> str:
+    extension = {"md": "md", "pdf": "pdf", "csv": "csv", "json": "json"}[report.format]
+    table = f"-{report.options.get('table', 'entries')}" if report.format == "csv" else ""
+    return f"{report.event.slug}-report-{report.pk}-{report.variant}{table}.{extension}"
+
+
+def fail_report(report_id: int, reason: str) -> None:
+    """Mark a report failed with a reason a person can act on."""
+    Report.objects.filter(pk=report_id).exclude(state=Report.State.DONE).update(
+        state=Report.State.FAILED, error=reason[:2000], finished_at=timezone.now()
+    )
+
+
+def render_report(*, report_id: int) -> Report | None:
+    """Render a queued report once: claim it, build the file, store it; fail with a reason.
+
+    A report found already running was claimed by a worker child that died (killed at its
+    hard time limit or memory limit): it is failed, not rendered again and again.
+    """
+    claimed = Report.objects.filter(pk=report_id, state=Report.State.QUEUED).update(
+        state=Report.State.RUNNING, started_at=timezone.now(), progress=1
+    )
+    if not claimed:
+        report = Report.objects.filter(pk=report_id).first()
+        if report is not None and report.state == Report.State.RUNNING:
+            fail_report(report_id, DIED)
+            report.refresh_from_db()
+        return report
+    report = Report.objects.select_related("event").get(pk=report_id)
+    try:
+        data = generate(report.event, options_of(report), _progress_writer(report_id))
+    except MemoryError:
+        fail_report(report_id, f"The report exceeded its memory limit ({MEMORY_LIMIT_MB} MB).")
+    except ReportLimitExceeded as exc:
+        fail_report(report_id, str(exc))
+    except Exception as exc:
+        if type(exc).__name__ == "SoftTimeLimitExceeded":
+            fail_report(report_id, f"The report exceeded its time limit ({SOFT_TIME_LIMIT} s).")
+        else:
+            log.exception("report %s failed", report_id)
+            fail_report(report_id, f"Rendering failed: {type(exc).__name__}: {exc}")
+    else:
+        report.file.save(file_name(report), ContentFile(data), save=False)
+        Report.objects.filter(pk=report_id).update(
+            file=report.file.name,
+            size=len(data),
+            state=Report.State.DONE,
+            progress=100,
+            finished_at=timezone.now(),
+        )
+    report.refresh_from_db()
+    return report
+
+
+DIED = (
+    "The worker rendering this report stopped before it finished (killed at the time limit "
+    f"of {TIME_LIMIT} s or the memory limit of {MEMORY_LIMIT_MB} MB, or crashed)."
+)
+
+
+def fail_stalled(reports) -> None:
+    """Reports running longer than the hard time limit lost their worker: say so."""
+    cutoff = timezone.now() - timedelta(seconds=TIME_LIMIT + 60)
+    for report in reports:
+        if (
+            report.state == Report.State.RUNNING
+            and report.started_at
+            and report.started_at < cutoff
+        ):
+            fail_report(report.pk, DIED)
+            report.refresh_from_db()
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[0]) * resource.getpagesize()
+
+
+@contextlib.contextmanager
+def memory_limit(megabytes: int = MEMORY_LIMIT_MB):
+    """Let the code inside grow this process's address space by at most `megabytes`
+    (RLIMIT_AS): past it allocations fail with MemoryError instead of swapping the host."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = _address_space() + megabytes * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (OSError, ValueError):  # no /proc (not Linux): render without the limit
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -165,7 +165,7 @@ class RunbookDetailApi(APIView):
             services.save_revision(
                 runbook=runbook,
                 author=request.user,
-                body=v["body"] if "body" in v else runbook.current.body,
+                body=v.get("body", runbook.current.body),
                 base_revision=v["base_revision"],
                 summary=v.get("summary", ""),
                 entries=_entries(request.user, v.get("entries")),

@@ -222,22 +222,6 @@ def _action_q(ids):
     return Q(pk__in=ids) | Q(source_entry__in=ids)
 
 
-def _entries_for(runbook: Runbook, entries, actor) -> list[Entry]:
-    """Entries a revision cites; each must be a learning or action the author can see."""
-    from retro.selectors import events_for_user
-
-    entries = list(entries or [])
-    if not entries:
-        return []
-    if actor is None:
-        return entries
-    visible = set(events_for_user(actor).values_list("pk", flat=True))
-    hidden = [str(e.pk) for e in entries if e.event_id not in visible]
-    if hidden:
-        raise ValidationError({"entries": f"Unknown entries: {', '.join(hidden)}."})
-    return entries
-
-
 @transaction.atomic
 def save_revision(
     *,
@@ -250,6 +234,8 @@ def save_revision(
     **meta,
 ) -> RunbookRevision:
     """Save a new revision; a stale `base_revision` raises StaleRevision (HTTP 409).
+
+    `entries` are the learnings/actions that led to it (callers check the author sees them).
 
     The same body with no change of metadata makes no new revision.
     """
@@ -266,7 +252,7 @@ def save_revision(
     body = _clean_body(body, errors)
     if errors:
         raise ValidationError(errors)
-    entries = _entries_for(runbook, entries, author)
+    entries = list(entries or [])
     changes = {k: [_plain(getattr(runbook, k)), _plain(v)] for k, v in meta.items()}
     changes = {k: v for k, v in changes.items() if v[0] != v[1]}
     for name in changes:

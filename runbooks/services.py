@@ -409,11 +409,11 @@ def record_step(
 ) -> RunStep:
     """Check a step off, skip it with a reason, reset it, or add a note (HTTP 409 once finished)."""
     run = RunbookRun.objects.select_for_update().get(pk=run.pk)
-    if run.finished_at is not None:
-        raise RunFinished(run)
     step = run.steps.filter(number=number).first()
     if step is None:
         raise Http404(f"Run {run.pk} has no step {number}.")
+    if run.finished_at is not None:
+        raise RunFinished(run)
     errors = {}
     if state is not None and state not in RunStep.State.values:
         errors["state"] = f"Unknown state {state!r}; use done, skipped or pending."

@@ -290,7 +290,9 @@ def run_step(request, run_id, number):
         )
     except services.RunFinished as exc:
         messages.error(request, str(exc))
-        return redirect(reverse("runbooks:run", args=[run.pk]), status=409)
+        response = run_detail(request, run.pk)
+        response.status_code = 409
+        return response
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, f"Step {number}: {message}")

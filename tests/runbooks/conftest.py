@@ -6,7 +6,7 @@ BODY = """# Bring up the contribution encoder
 
 ## Encoder
 - [ ] Power on the encoder and confirm the program input is locked
-- [ ] Set SRT latency to `600` ms (4× RTT)
+- [ ] Set SRT latency to `600` ms (4x RTT)
 
 ## Path
 - [ ] Confirm the stream id `kn1-contrib-a` and passphrase

@@ -18,7 +18,7 @@ def test_steps_are_task_items_grouped_under_their_headings():
     assert [s.number for s in steps] == [1, 2, 3, 4]
     assert steps[1].heading == "Encoder"
     assert steps[2].heading == "Path"
-    assert steps[1].text == "Set SRT latency to `600` ms (4× RTT)"
+    assert steps[1].text == "Set SRT latency to `600` ms (4x RTT)"
 
 
 def test_every_save_is_a_new_revision_and_same_body_makes_none(runbook, lead):

@@ -1,0 +1,77 @@
+"""The renderer runbooks use: whatever Markdown/HTML comes in, nothing executable comes out."""
+
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runbooks.services import parse_steps
+from tally.markdown import render_markdown
+
+ATTACKS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD4=)",
+    "![x](data:image/svg+xml;base64,PHN2Zz4=)",
+    '<iframe src="https://evil.example"></iframe>',
+    '<form action="https://evil.example"><input name=a><button>go</button></form>',
+    '<div style="position:fixed;top:0;left:0;width:100%;height:100%">x</div>',
+    "<style>body{display:none}</style>",
+    '<svg onload="alert(1)"><use href="#x"/></svg>',
+    '<object data="x.swf"></object><embed src="x">',
+    '<meta http-equiv="refresh" content="0;url=https://evil.example">',
+    '<a href="vbscript:msgbox(1)">v</a>',
+    "<p onclick='x()' class=\"a\" style='color:red'>p</p>",
+    '<span class="task done" onmouseover="x()">s</span>',
+    "- [ ] <script>alert(1)</script> step",
+    "- [x] [ok](javascript:alert(1))",
+    "<base href='https://evil.example/'>",
+    "<link rel=stylesheet href=//evil.example/x.css>",
+    "`<script>`",
+    "&lt;script&gt;",
+]
+PIECES = st.sampled_from(
+    ATTACKS
+    + ["# Heading", "- [ ] step", "| a | b |\n|---|---|\n| 1 | 2 |", "```\ncode\n```", "text", "\n"]
+)
+
+FORBIDDEN_TAGS = re.compile(
+    r"<\s*(script|iframe|form|input|button|style|svg|object|embed|meta|base|link|img|textarea|select)\b",
+    re.I,
+)
+EVENT_ATTR = re.compile(r"<[^>]*\son\w+\s*=", re.I)
+STYLE_ATTR = re.compile(r"<[^>]*\sstyle\s*=", re.I)
+BAD_URL = re.compile(r"""(href|src)\s*=\s*["']?\s*(javascript|data|vbscript):""", re.I)
+
+
+def assert_inert(html: str) -> None:
+    assert not FORBIDDEN_TAGS.search(html), html
+    assert not EVENT_ATTR.search(html), html
+    assert not STYLE_ATTR.search(html), html
+    assert not BAD_URL.search(html), html
+
+
+def test_known_attacks_render_inert():
+    for attack in ATTACKS:
+        assert_inert(render_markdown(attack))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(PIECES, st.text(max_size=40)), max_size=12))
+def test_any_mix_of_markdown_and_attacks_renders_inert(parts):
+    text = "\n".join(parts)
+    assert_inert(render_markdown(text))
+    for step in parse_steps(text):
+        assert_inert(render_markdown(step.text))
+
+
+def test_task_lists_tables_and_code_survive():
+    html = render_markdown(
+        "# Steps\n\n- [ ] one\n- [x] two\n\n| a |\n|---|\n| 1 |\n\n```\n<b>x</b>\n```"
+    )
+    assert 'class="task"' in html and 'class="task done"' in html
+    assert "<table>" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html

@@ -1,0 +1,92 @@
+from runbooks import services
+from runbooks.demo import load_runbooks
+from runbooks.models import Runbook, RunbookRun
+
+from .conftest import BODY
+
+
+def test_everyone_signed_in_reads_and_anonymous_is_sent_to_login(outsider_client, runbook):
+    from django.test import Client
+
+    assert Client().get("/runbooks/").status_code == 302
+    page = outsider_client.get(f"/runbooks/{runbook.slug}/")
+    assert page.status_code == 200
+    assert "Set SRT latency" in page.content.decode()
+
+
+def test_edit_form_with_a_stale_base_shows_the_newer_text(lead_client, runbook, lead):
+    services.save_revision(
+        runbook=runbook,
+        author=lead,
+        body=BODY + "- [ ] theirs\n",
+        base_revision=1,
+        summary="theirs",
+    )
+    form = {
+        "title": runbook.title,
+        "stage": "contribution",
+        "review_days": 90,
+        "body": BODY + "- [ ] mine\n",
+        "summary": "mine",
+        "base_revision": 1,
+    }
+    response = lead_client.post(f"/runbooks/{runbook.slug}/edit/", form)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Someone saved revision 2" in html
+    assert "theirs" in html and "mine" in html
+    assert runbook.revisions.count() == 2
+
+
+def test_viewer_cannot_edit_and_lead_edits(viewer_client, runbook):
+    assert viewer_client.get(f"/runbooks/{runbook.slug}/edit/").status_code == 403
+
+
+def test_diff_views_escape_text(lead_client, runbook, lead):
+    services.save_revision(
+        runbook=runbook, author=lead, body=BODY + "- [ ] <script>x()</script>\n", base_revision=1
+    )
+    for mode in ("side", "inline"):
+        html = lead_client.get(
+            f"/runbooks/{runbook.slug}/diff/?from=1&to=2&mode={mode}"
+        ).content.decode()
+        assert "&lt;script&gt;x()&lt;/script&gt;" in html
+        assert "<script>x()" not in html
+
+
+def test_operator_runs_from_the_page_and_a_finished_run_refuses_changes(
+    operator_client, runbook, event
+):
+    response = operator_client.post(f"/runbooks/{runbook.slug}/start/", {"event": event.slug})
+    run = RunbookRun.objects.get()
+    assert response.url == f"/runbooks/runs/{run.pk}/"
+    operator_client.post(f"/runbooks/runs/{run.pk}/steps/1/", {"action": "done"})
+    operator_client.post(
+        f"/runbooks/runs/{run.pk}/steps/2/", {"action": "skip", "reason": "B only today"}
+    )
+    operator_client.post(f"/runbooks/runs/{run.pk}/finish/")
+    late = operator_client.post(f"/runbooks/runs/{run.pk}/steps/3/", {"action": "done"})
+    assert late.status_code == 409
+    assert (
+        operator_client.post(f"/runbooks/runs/{run.pk}/steps/77/", {"action": "done"}).status_code
+        == 404
+    )
+    page = operator_client.get(f"/runbooks/runs/{run.pk}/").content.decode()
+    assert "took" in page and "B only today" in page
+
+
+def test_demo_runbooks_load_once_with_an_outdated_run(db, event, lead):
+    from django.contrib.auth import get_user_model
+
+    from retro.models import Event
+
+    Event.objects.filter(pk=event.pk).update(slug="demo")
+    get_user_model().objects.filter(pk=lead.pk).update(username="lead")
+    load_runbooks()
+    load_runbooks()
+    assert Runbook.objects.count() == 8
+    contribution = Runbook.objects.get(slug="contribution-encoder-srt")
+    assert contribution.revision_number == 3
+    runs = RunbookRun.objects.filter(event__slug="demo")
+    assert runs.count() == 3
+    assert runs.filter(runbook=contribution, revision__number=1).exists()

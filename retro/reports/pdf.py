@@ -19,6 +19,8 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 log = logging.getLogger("retro.reports.fetch")
+# WeasyPrint logs every laid-out page at INFO: hundreds of lines per report in the worker log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 # WeasyPrint resolves relative URLs against this base; nothing answers at it: the fetcher
 # reads the files from disk through the staticfiles finders.

@@ -1,0 +1,103 @@
+"""Markdown, CSV and JSON exports of the report content, and the export_report command."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from retro.reports import content, exports, services
+
+from .helpers import add_entry, retro_entries
+
+pytestmark = pytest.mark.django_db
+
+
+def generate(event, fmt, **options):
+    variant = options.pop("variant", "internal")
+    return services.generate(
+        event, content.parse_options(event, format=fmt, variant=variant, options=options)
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+)
+def test_cells_a_spreadsheet_would_run_get_a_leading_quote(value):
+    assert exports.neutralize(value) == "'" + value
+    assert exports.neutralize("plain text") == "plain text"
+
+
+def test_entries_csv_lists_every_entry_with_formulas_neutralized(event, lead, operator):
+    retro_entries(event, lead, operator)
+    add_entry(event, operator, "win", "=cmd|' /C calc'!A0 was harmless")
+    rows = list(csv.DictReader(io.StringIO(generate(event, "csv").decode("utf-8-sig"))))
+    assert len(rows) == 6
+    bodies = {row["body"] for row in rows}
+    assert "'=cmd|' /C calc'!A0 was harmless" in bodies
+    assert "Raise SRT latency to 4x RTT" in bodies
+
+
+def test_actions_csv_lists_open_actions_with_owner_and_due(event, lead, operator):
+    retro_entries(event, lead, operator)
+    data = generate(event, "csv", table="actions").decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert {row["body"] for row in rows} == {
+        "Raise SRT latency to 4x RTT",
+        "Renegotiate the encoder support contract",
+    }
+    raise_latency = next(r for r in rows if r["body"].startswith("Raise"))
+    assert raise_latency["owner"] == "operator1" and raise_latency["due"] == "2027-01-15"
+
+
+def test_markdown_has_the_sections_and_the_external_variant_hides_names(event, lead, operator):
+    retro_entries(event, lead, operator)
+    internal = generate(event, "md").decode()
+    assert internal.startswith("# Test Summit: post-event report")
+    for heading in ("## Summary", "## Entries by stage and session", "## Action tracker"):
+        assert heading in internal
+    assert "operator1" in internal
+    external = generate(event, "md", variant="external").decode()
+    assert "operator1" not in external and "lead1" not in external
+    assert "vendor contract dispute" not in external
+    assert "Failover to path B was seamless" in external
+
+
+def test_json_export_is_the_same_content_as_data(event, lead, operator):
+    retro_entries(event, lead, operator)
+    data = json.loads(generate(event, "json"))
+    assert data["event"]["slug"] == "summit"
+    assert data["summary"]["totals"] == {"win": 1, "learning": 2, "action": 2}
+    assert len(data["timeline"]["rows"]) == 5
+    assert data["runbooks"]["runs"] == []
+    assert data["anomalies"]["available"] is False
+
+
+def test_export_report_command_writes_the_file_and_a_progress_line(event, lead, operator, tmp_path):
+    retro_entries(event, lead, operator)
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "summit.pdf"
+    call_command(
+        "export_report",
+        "summit",
+        "--format",
+        "pdf",
+        "--sections",
+        "cover",
+        "summary",
+        "--output",
+        str(target),
+        stdout=out,
+        stderr=err,
+    )
+    assert target.read_bytes().startswith(b"%PDF")
+    assert "100%" in err.getvalue() and "rendering [" in err.getvalue()
+    assert "summit.pdf" in out.getvalue()
+
+
+def test_export_report_command_names_an_unknown_format(event, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="docx"):
+        call_command("export_report", "summit", "--format", "docx", "--output", str(tmp_path / "x"))

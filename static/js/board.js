@@ -104,6 +104,7 @@
     queue = new Q.SendQueue(key, board.dataset.entriesUrl, {
       onChange: showQueue,
       onSent: function () { poll(); },
+      onOffline: function () { setLive("offline", "offline: entries wait here"); },
       onRejected: function (payload, status, json) {
         showError("Not logged (" + status + "): " + messagesOf(json));
         if (!body.value.trim()) body.value = payload.body; // give the text back to fix it
@@ -152,7 +153,9 @@
       showError("");
       queue.add(payload());
       body.value = "";
-      form.elements.occurred_at.value = "";
+      ["occurred_at", "feeds", "tags", "impact", "owner", "due"].forEach(function (name) {
+        form.elements[name].value = "";
+      });
       body.focus();
     });
     body.addEventListener("keydown", function (e) {
@@ -279,7 +282,7 @@
           if (r.status === 409 && r.json.current) {
             version = r.json.current.version; // saving again now overwrites, knowingly
             note.textContent = "Someone else changed this entry (now v" + version + "). Their text: “" +
-              r.json.current.body + "”. Your text is kept below: save again to replace theirs, or cancel.";
+              r.json.current.body + "”. Your text is still in the box: save again to replace theirs, or cancel.";
           } else {
             note.textContent = "Not saved (" + r.status + "): " + messagesOf(r.json);
           }

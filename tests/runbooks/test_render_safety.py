@@ -34,8 +34,15 @@ ATTACKS = [
     "&lt;script&gt;",
 ]
 PIECES = st.sampled_from(
-    ATTACKS
-    + ["# Heading", "- [ ] step", "| a | b |\n|---|---|\n| 1 | 2 |", "```\ncode\n```", "text", "\n"]
+    [
+        *ATTACKS,
+        "# Heading",
+        "- [ ] step",
+        "| a | b |\n|---|---|\n| 1 | 2 |",
+        "```\ncode\n```",
+        "text",
+        "\n",
+    ]
 )
 
 FORBIDDEN_TAGS = re.compile(

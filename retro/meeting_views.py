@@ -44,7 +44,7 @@ def _back_to_meeting(event: Event, entry: Entry | None = None):
 # --- Meeting mode -------------------------------------------------------------
 
 
-def _grouped(entries) -> list[tuple[str, list[tuple[object, list[Entry]]]]]:
+def _grouped(entries, event: Event) -> list[tuple[str, list[tuple[object, list[Entry]]]]]:
     """Entries by stage (signal-path order), then session (on-air order), then kind and votes."""
     stages = [(value, label) for value, label in Stage.choices] + [("", "No stage")]
     buckets: dict[str, dict] = {value: {} for value, _ in stages}
@@ -58,7 +58,9 @@ def _grouped(entries) -> list[tuple[str, list[tuple[object, list[Entry]]]]]:
             sessions.items(),
             key=lambda item: item[0].scheduled_start if item[0] is not None else far,
         )
-        for _session, items in ordered:
+        for session, items in ordered:
+            if session is not None:  # the |date filter would show the server's zone
+                session.end_label = f"{session.scheduled_end.astimezone(event.tz):%H:%M}"
             items.sort(key=lambda e: (KIND_ORDER[e.kind], -e.vote_count, e.occurred_at))
         if ordered:
             groups.append((label, ordered))
@@ -81,7 +83,7 @@ def meeting_page(request, slug):
     is_lead = selectors.has_role(request.user, event, Role.LEAD)
     context = {
         "event": event,
-        "groups": _grouped(entries),
+        "groups": _grouped(entries, event),
         "entry_total": len(entries),
         "counts": counts,
         "kind": kind,

@@ -8,12 +8,12 @@
       if (select.form) select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
     });
   });
-  document.querySelectorAll(".js-hide").forEach(function (el) { el.hidden = true; });
+  document.querySelectorAll(".js-hide").forEach(function (el) { el.style.display = "none"; });
   var lastMergeInput = null;
   document.addEventListener("focusin", function (ev) {
     if (ev.target.name === "keep") lastMergeInput = ev.target;
   });
-  document.querySelectorAll(".m-entry .ref").forEach(function (ref) {
+  document.querySelectorAll(".m-entry .m-ref").forEach(function (ref) {
     ref.setAttribute("role", "button");
     ref.tabIndex = 0;
     function use() {

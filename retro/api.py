@@ -260,7 +260,7 @@ def _entry_fields(event: Event, data: dict) -> tuple[dict, list | None]:
     feeds = None
     if "occurred_at" in fields:
         fields["occurred_at"] = selectors.parse_time(fields["occurred_at"], "occurred_at")
-    if "site" in fields:
+    if "site" in fields and not isinstance(fields["site"], Site | None):
         fields["site"] = _by_slug(Site.objects, fields["site"], "site")
     if "session" in fields:
         fields["session"] = _by_slug(event.sessions, fields["session"], "session")
@@ -293,12 +293,6 @@ def _conflict(exc: Exception, entry: Entry | None = None) -> Conflict:
     if entry is not None:
         detail["current"] = EntrySerializer(entry).data
     return Conflict(detail=detail)
-
-
-def _not_before_open(event: Event) -> None:
-    """Map a finalized retro to 409 before anything else is checked."""
-    if event.retro_finalized:
-        raise _conflict(services.RetroFinalized(event))
 
 
 class EntryListApi(generics.ListCreateAPIView):
@@ -342,24 +336,22 @@ class EntryListApi(generics.ListCreateAPIView):
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         client_id = data.pop("id", None)
-        if client_id is not None and (
-            known := Entry.objects.filter(pk=client_id, event=event).first()
-        ):
-            return Response(EntrySerializer(known).data, status=status.HTTP_200_OK)
-        _not_before_open(event)
         if "site" not in data:
             membership = selectors.membership_for(request.user, event)
-            data["site"] = membership.site.slug if membership and membership.site else None
+            data["site"] = membership.site if membership else None
         fields, feeds = _entry_fields(event, data)
-        entry, created = services.log_entry(
-            event=event,
-            author=request.user,
-            kind=fields.pop("kind"),
-            body=fields.pop("body"),
-            client_id=client_id or uuid.uuid4(),
-            feeds=feeds or (),
-            **fields,
-        )
+        try:
+            entry, created = services.log_entry(
+                event=event,
+                author=request.user,
+                kind=fields.pop("kind"),
+                body=fields.pop("body"),
+                client_id=client_id or uuid.uuid4(),
+                feeds=feeds or (),
+                **fields,
+            )
+        except services.RetroFinalized as exc:
+            raise _conflict(exc) from exc
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(EntrySerializer(entry).data, status=code)
 

@@ -26,9 +26,12 @@ def role_for(user, event: Event) -> str | None:
     if cache is None:
         cache = user._tally_roles = {}
     if event.pk not in cache:
-        cache[event.pk] = (
-            Membership.objects.filter(event=event, user=user).values_list("role", flat=True).first()
+        # One query gives the role and the membership (with its site) for membership_for.
+        membership = (
+            Membership.objects.filter(event=event, user=user).select_related("site").first()
         )
+        user.__dict__.setdefault("_tally_memberships", {})[event.pk] = membership
+        cache[event.pk] = membership.role if membership else None
     return cache[event.pk]
 
 
@@ -86,6 +89,9 @@ def membership_for(user, event: Event) -> Membership | None:
     """The user's membership of the event (None for admins who are not members)."""
     if not user.is_authenticated:
         return None
+    cached = getattr(user, "_tally_memberships", {})
+    if event.pk in cached:
+        return cached[event.pk]
     return Membership.objects.filter(event=event, user=user).select_related("site").first()
 
 
@@ -177,8 +183,9 @@ def event_entries(event: Event, filters: dict[str, str] | None = None) -> QueryS
 def board_columns(event: Event, filters: dict[str, str], limit: int) -> list[dict]:
     """Wins, learnings and actions: the newest `limit` of each, and how many there are."""
     base = event_entries(event, filters)
+    distinct = bool(filters.get("feed"))  # only the feed filter joins (and may repeat) rows
     counts = base.order_by().aggregate(
-        **{kind: Count("id", filter=Q(kind=kind), distinct=True) for kind in Entry.Kind.values}
+        **{kind: Count("id", filter=Q(kind=kind), distinct=distinct) for kind in Entry.Kind.values}
     )
     columns = []
     for kind, label in Entry.Kind.choices:
@@ -230,9 +237,12 @@ def event_days(event: Event) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def board_timeline(event: Event, filters: dict[str, str], day: str | None, limit: int) -> dict:
+def board_timeline(
+    event: Event, filters: dict[str, str], day: str | None, limit: int, listed: int
+) -> dict:
     """One event day on a time axis: sessions' on-air windows as bands, entries as marks,
-    positions in percent of the shown span (the day's sessions plus an hour either side)."""
+    positions in percent of the shown span (the day's sessions plus an hour either side).
+    Up to `limit` marks; the newest `listed` entries are also drawn in full below."""
     days = event_days(event)
     today = timezone.now().astimezone(event.tz).date()
     chosen = next((d for d in days if d.isoformat() == day), None)
@@ -291,7 +301,8 @@ def board_timeline(event: Event, filters: dict[str, str], day: str | None, limit
         "bands": bands,
         "marks": marks,
         "hours": hours,
-        "timeline_entries": entries,
+        "timeline_entries": entries[:listed],
+        "timeline_count": len(entries),
         "lanes": [
             {"kind": kind, "label": label, "y": lanes_top + i * TIMELINE_LANE + TIMELINE_LANE // 2}
             for i, (kind, label) in enumerate(Entry.Kind.choices)

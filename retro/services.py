@@ -291,10 +291,17 @@ def log_entry(
     )
     if client_id is not None:
         entry.pk = client_id
-    entry.full_clean(exclude=["feeds", "author"], validate_unique=False)
+    # The related objects were checked against the event above; skip re-fetching them.
+    entry.full_clean(
+        exclude=["feeds", "author", "event", "site", "session", "owner", "source_entry"],
+        validate_unique=False,
+    )
     entry.save(force_insert=True)
     if feeds:
-        entry.feeds.set(feeds)
+        through = Entry.feeds.through
+        through.objects.bulk_create(
+            [through(entry_id=entry.pk, feed_id=f.pk) for f in dict.fromkeys(feeds)]
+        )
     entry_changed(entry, {"created"})
     return entry, True
 

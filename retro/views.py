@@ -121,7 +121,7 @@ def upload_rundown(request, slug):
 
 # --- The live board ---------------------------------------------------------
 
-BOARD_LIMIT = 40
+BOARD_LIMIT = 25  # per column; a keynote screen shows fewer, "load more" the rest
 BOARD_LIMIT_MAX = 1000
 
 
@@ -181,7 +181,9 @@ def board(request, slug):
     }
     if view == "timeline":
         context.update(
-            selectors.board_timeline(event, filters, request.GET.get("day"), BOARD_LIMIT_MAX)
+            selectors.board_timeline(
+                event, filters, request.GET.get("day"), BOARD_LIMIT_MAX, limit * 2
+            )
         )
     else:
         context["columns"] = selectors.board_columns(event, filters, limit)

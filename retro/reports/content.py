@@ -236,10 +236,10 @@ def chart_svgs_for_entry(entry: Entry) -> list[str]:
     start = entry.occurred_at - timedelta(seconds=entry.window_before)
     end = entry.occurred_at + timedelta(seconds=entry.window_after)
     svgs = []
-    for feed in list(entry.feeds.all())[:MAX_FEEDS_PER_ENTRY]:
-        metrics = sorted(telemetry.feed_metrics(feed), key=_metric_rank)[:MAX_METRICS_PER_FEED]
-        if not metrics:
-            continue
+    with_metrics = [(feed, telemetry.feed_metrics(feed)) for feed in entry.feeds.all()]
+    with_metrics = [(feed, metrics) for feed, metrics in with_metrics if metrics]
+    for feed, metrics in with_metrics[:MAX_FEEDS_PER_ENTRY]:
+        metrics = sorted(metrics, key=_metric_rank)[:MAX_METRICS_PER_FEED]
         step = telemetry.parse_step(None, start, end)
         query = telemetry.SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
         for one in telemetry.series(query):

@@ -31,6 +31,7 @@ CONFIG = "english"
 # the escaping done afterwards.
 START, STOP = "\ue000", "\ue001"
 SNIPPET_CHARS = 220
+CANDIDATES = 400
 
 
 @dataclass
@@ -126,9 +127,18 @@ def _ranked(queryset: QuerySet, q: str, limit: int) -> list[tuple]:
     """(pk, score) of the best matches."""
     if _use_postgres():
         query = SearchQuery(q, config=CONFIG, search_type="websearch")
-        return list(
+        # The GIN index finds every match cheaply, but ranking recomputes each match's
+        # tsvector; a common word matches tens of thousands of entries. Rank the newest
+        # CANDIDATES matches only, so the cost is bounded whatever the query.
+        candidates = (
             queryset.annotate(doc=SearchVector("body", config=CONFIG))
             .filter(doc=query)
+            .order_by("-pk")
+            .values("pk")[:CANDIDATES]
+        )
+        return list(
+            queryset.model.objects.filter(pk__in=candidates)
+            .annotate(doc=SearchVector("body", config=CONFIG))
             .annotate(score=SearchRank(F("doc"), query))
             .order_by("-score")
             .values_list("pk", "score")[:limit]

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import (
@@ -51,6 +52,16 @@ class IngestKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return "Bearer"
+
+
+class IngestKeyScheme(OpenApiAuthenticationExtension):
+    """Document ingest keys in the OpenAPI schema (HTTP bearer)."""
+
+    target_class = "integrations.api.IngestKeyAuthentication"
+    name = "ingestKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "An event's ingest key."}
 
 
 def read_body(request, limit: int) -> bytes:
@@ -243,6 +254,7 @@ class BatchDetailApi(IngestApi):
 
     minimum_role = Role.VIEWER
 
+    @extend_schema(responses={200: dict})
     def get(self, request, pk: int):
         batch = (
             IngestBatch.objects.defer("body").select_related("event", "feed").filter(pk=pk).first()
@@ -262,6 +274,7 @@ class BatchDetailApi(IngestApi):
 class FeedTelemetryApi(APIView):
     """A feed's series over a time range: raw samples or 10 s / 1 min rollups (avg)."""
 
+    @extend_schema(responses={200: dict})
     def get(self, request, event: str, feed: str):
         ev = event_for_user(request.user, event, Role.VIEWER)
         fd = get_object_or_404(ev.feeds, slug=feed)

@@ -108,7 +108,8 @@ def _entry_queryset(user, filters: Filters) -> QuerySet[Entry]:
     events = events_for_user(user)
     if filters.event:
         events = events.filter(slug=filters.event)
-    entries = live_entries().filter(event__in=events.values("pk"))
+    # A list, not a subquery: PostgreSQL then scans the GIN index once, not once per event.
+    entries = live_entries().filter(event__in=list(events.values_list("pk", flat=True)))
     if filters.stage:
         entries = entries.filter(stage=filters.stage)
     if filters.kind:

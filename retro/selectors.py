@@ -3,7 +3,8 @@
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -187,14 +188,20 @@ def board_columns(event: Event, filters: dict[str, str], limit: int) -> list[dic
     counts = base.order_by().aggregate(
         **{kind: Count("id", filter=Q(kind=kind), distinct=distinct) for kind in Entry.Kind.values}
     )
-    columns = []
-    for kind, label in Entry.Kind.choices:
-        wanted = filters.get("kind") in (None, "", kind)
-        items = list(for_display(base.filter(kind=kind))[:limit]) if wanted else []
-        columns.append(
-            {"kind": kind, "label": label, "entries": items, "count": counts[kind] if wanted else 0}
-        )
-    return columns
+    # The newest `limit` of every kind in one query: rank within each kind, keep the top.
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("kind")],
+        order_by=[F("occurred_at").desc(), F("logged_at").desc()],
+    )
+    newest = for_display(base.annotate(rank=rank).filter(rank__lte=limit))
+    by_kind: dict[str, list[Entry]] = {kind: [] for kind in Entry.Kind.values}
+    for entry in newest:
+        by_kind[entry.kind].append(entry)
+    return [
+        {"kind": kind, "label": label, "entries": by_kind[kind], "count": counts[kind]}
+        for kind, label in Entry.Kind.choices
+    ]
 
 
 def visible_carried_over(user, event: Event) -> QuerySet[Entry]:

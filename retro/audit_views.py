@@ -24,8 +24,7 @@ def event_audit(request, slug):
     """Who changed what in this event, newest first (leads)."""
     event = selectors.event_for_user(request.user, slug, Role.LEAD)
     page, action = _page(request, event.audit_log.all())
-    return render(request, "retro/audit.html",
-                  {"event": event, "page": page, "action": action})
+    return render(request, "retro/audit.html", {"event": event, "page": page, "action": action})
 
 
 @login_required

@@ -206,3 +206,75 @@ class FeedTelemetryStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feed_id} last seen {self.last_sample_at}"
+
+
+class Anomaly(models.Model):
+    """A stretch of trouble on a feed: an alert SET → CLEARED or a detected threshold breach."""
+
+    class Kind(models.TextChoices):
+        PACKET_LOSS = "packet_loss", "Packet loss"
+        UNRECOVERED_LOSS = "unrecovered_loss", "Unrecovered packets"
+        BITRATE_DROP = "bitrate_drop", "Bitrate drop"
+        INPUT_LOSS = "input_loss", "Input loss / no data"
+        DROPPED_FRAMES = "dropped_frames", "Dropped frames"
+        CC_ERRORS = "cc_errors", "Continuity-counter errors"
+        ALERT = "alert", "Alert"
+
+    class Source(models.TextChoices):
+        ALERT = "alert", "Alert"
+        DETECTOR = "detector", "Detector"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="anomalies")
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="anomalies")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # What the anomaly is about within its kind (the rule's metric or the alarm id): breaches
+    # merge only with anomalies of the same feed, kind and key.
+    key = models.CharField(max_length=300)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)  # None: still going (alert not cleared)
+    peak = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=32, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["start", "pk"]
+        verbose_name_plural = "anomalies"
+        indexes = [
+            models.Index(fields=["event", "start"]),
+            models.Index(fields=["feed", "kind", "key", "start"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.feed_id} from {self.start}"
+
+    @property
+    def dismissed(self) -> bool:
+        return self.dismissed_at is not None
+
+
+class TelemetrySnapshot(models.Model):
+    """An entry's telemetry window, frozen (downsampled key metrics per feed) when it was saved."""
+
+    entry = models.OneToOneField(
+        "retro.Entry", on_delete=models.CASCADE, related_name="telemetry_snapshot"
+    )
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    # [{"feed", "name", "transport", "series": [{"metric", "unit", "points": [[iso, v]]}],
+    #   "spans": [{"start", "end", "label", "kind"}]}]
+    feeds = models.JSONField(default=list, blank=True)
+    sparkline = models.TextField(blank=True)  # SVG for the board, empty without telemetry
+    has_data = models.BooleanField(default=False)
+    entry_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"telemetry of {self.entry_id} {self.window_start}–{self.window_end}"

@@ -2,7 +2,9 @@
 
 import contextlib
 import logging
+import os
 import resource
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -19,11 +21,17 @@ from . import exports
 
 log = logging.getLogger(__name__)
 
+
 # Limits of one render (settings may override): the Celery task's soft/hard time limits and
 # how much address space a render may add to the worker child.
-TIME_LIMIT = int(getattr(settings, "TALLY_REPORT_TIME_LIMIT", 300))
-SOFT_TIME_LIMIT = max(TIME_LIMIT - 30, 1)
-MEMORY_LIMIT_MB = int(getattr(settings, "TALLY_REPORT_MEMORY_LIMIT_MB", 1024))
+# Environment variables win over settings, so one worker can run with other limits.
+def _limit(name: str, default: float) -> float:
+    return float(os.environ.get(name) or getattr(settings, name, default))
+
+
+TIME_LIMIT = _limit("TALLY_REPORT_TIME_LIMIT", 300)
+SOFT_TIME_LIMIT = _limit("TALLY_REPORT_SOFT_TIME_LIMIT", max(TIME_LIMIT - 30, 1))
+MEMORY_LIMIT_MB = int(_limit("TALLY_REPORT_MEMORY_LIMIT_MB", 1024))
 
 CONTENT_TYPES = {
     Report.Format.PDF: "application/pdf",
@@ -31,6 +39,9 @@ CONTENT_TYPES = {
     Report.Format.CSV: "text/csv; charset=utf-8",
     Report.Format.JSON: "application/json",
 }
+
+
+TIME_LIMIT_REASON = "The report exceeded its time limit ({:g} s)."
 
 
 class ReportLimitExceeded(Exception):
@@ -141,15 +152,19 @@ def render_report(*, report_id: int) -> Report | None:
             report.refresh_from_db()
         return report
     report = Report.objects.select_related("event").get(pk=report_id)
+    started = time.monotonic()
     try:
         data = generate(report.event, options_of(report), _progress_writer(report_id))
+        if time.monotonic() - started > SOFT_TIME_LIMIT:
+            # Celery's soft limit fired inside the renderer, which caught it and went on.
+            raise ReportLimitExceeded(TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))
     except MemoryError:
         fail_report(report_id, f"The report exceeded its memory limit ({MEMORY_LIMIT_MB} MB).")
     except ReportLimitExceeded as exc:
         fail_report(report_id, str(exc))
     except Exception as exc:
         if type(exc).__name__ == "SoftTimeLimitExceeded":
-            fail_report(report_id, f"The report exceeded its time limit ({SOFT_TIME_LIMIT} s).")
+            fail_report(report_id, TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))
         else:
             log.exception("report %s failed", report_id)
             fail_report(report_id, f"Rendering failed: {type(exc).__name__}: {exc}")
@@ -168,7 +183,7 @@ def render_report(*, report_id: int) -> Report | None:
 
 DIED = (
     "The worker rendering this report stopped before it finished (killed at the time limit "
-    f"of {TIME_LIMIT} s or the memory limit of {MEMORY_LIMIT_MB} MB, or crashed)."
+    f"of {TIME_LIMIT:g} s or the memory limit of {MEMORY_LIMIT_MB} MB, or crashed)."
 )
 
 

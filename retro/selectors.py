@@ -256,15 +256,14 @@ def board_timeline(
     chosen = chosen or (today if today in days else days[0])
     day_start, day_end = _day_bounds(event, chosen)
     sessions = list(event.sessions.filter(scheduled_start__lt=day_end, scheduled_end__gt=day_start))
-    entries = list(
-        for_display(
-            event_entries(event, filters).filter(
-                occurred_at__gte=day_start, occurred_at__lt=day_end
-            )
-        )[:limit]
+    of_day = event_entries(event, filters).filter(
+        occurred_at__gte=day_start, occurred_at__lt=day_end
     )
+    # Marks need little (a dot and a tooltip); only the listed entries are drawn in full.
+    points = list(of_day.values("id", "kind", "occurred_at", "body")[:limit])
+    entries = list(for_display(of_day)[:listed])
     moments = [s.scheduled_start for s in sessions] + [s.scheduled_end for s in sessions]
-    moments += [e.occurred_at for e in entries]
+    moments += [p["occurred_at"] for p in points]
     if moments:
         span_start = max(day_start, min(moments) - timedelta(hours=1))
         span_end = min(day_end, max(moments) + timedelta(hours=1))
@@ -288,14 +287,22 @@ def board_timeline(
     ]
     lanes_top = TIMELINE_TOP + len(rooms) * TIMELINE_BAND + 12
     lane_of = {kind: i for i, kind in enumerate(Entry.Kind.values)}
-    marks = []
     for entry in entries:
         entry.on_air = next(
             (s for s in sessions if s.scheduled_start <= entry.occurred_at <= s.scheduled_end),
             None,
         )
-        y = lanes_top + lane_of[entry.kind] * TIMELINE_LANE + TIMELINE_LANE // 2
-        marks.append({"entry": entry, "x": pct(entry.occurred_at), "y": y})
+    marks = [
+        {
+            "id": p["id"],
+            "kind": p["kind"],
+            "label": f"{Entry.Kind(p['kind']).label} {p['occurred_at'].astimezone(event.tz):%H:%M}"
+            f": {p['body'][:80]}",
+            "x": pct(p["occurred_at"]),
+            "y": lanes_top + lane_of[p["kind"]] * TIMELINE_LANE + TIMELINE_LANE // 2,
+        }
+        for p in points
+    ]
     hours = []
     tick = span_start.astimezone(event.tz).replace(minute=0, second=0, microsecond=0)
     while tick <= span_end:
@@ -308,8 +315,8 @@ def board_timeline(
         "bands": bands,
         "marks": marks,
         "hours": hours,
-        "timeline_entries": entries[:listed],
-        "timeline_count": len(entries),
+        "timeline_entries": entries,
+        "timeline_count": len(points),
         "lanes": [
             {"kind": kind, "label": label, "y": lanes_top + i * TIMELINE_LANE + TIMELINE_LANE // 2}
             for i, (kind, label) in enumerate(Entry.Kind.choices)

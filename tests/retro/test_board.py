@@ -174,7 +174,7 @@ def test_timeline_shows_session_windows_and_entries(viewer_client, operator, eve
     assert response.context["bands"][0]["session"].slug == "kn1"
     assert 0 < response.context["bands"][0]["w"] <= 100
     assert "on air: Opening keynote" in page
-    assert f'href="#entry-{on_air.pk}"' in page and "<svg" in page
+    assert f'href="/entries/{on_air.pk}/"' in page and "<svg" in page
 
 
 def test_carried_over_actions_only_from_events_the_viewer_may_see(

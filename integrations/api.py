@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from retro.models import Event, Role
 from retro.selectors import event_for_user, has_role
 
-from . import selectors, services
+from . import review, selectors, services
 from .formats import FormatError
 from .formats.base import decode_text, load_json
 from .models import IngestBatch, IngestKey
@@ -288,3 +288,132 @@ class FeedTelemetryApi(APIView):
                 "series": selectors.series(query),
             }
         )
+
+
+# --- Anomalies, thresholds, entry telemetry (issue 5) ------------------------------------
+
+
+def anomaly_json(anomaly) -> dict:
+    return {
+        "id": anomaly.pk,
+        "feed": anomaly.feed_slug,
+        "kind": anomaly.kind,
+        "key": anomaly.key,
+        "start": anomaly.start.isoformat(),
+        "end": anomaly.end.isoformat() if anomaly.end else None,
+        "peak": anomaly.peak,
+        "unit": anomaly.unit,
+        "source": {"type": anomaly.source, "detail": anomaly.detail},
+        "reviewed": anomaly.reviewed,
+        "dismissed": anomaly.dismissed_at is not None,
+        "dismissed_reason": anomaly.dismissed_reason,
+        "entries": anomaly.entry_ids,
+        "affected_feeds": anomaly.affected,
+    }
+
+
+class AnomalyListApi(APIView):
+    """GET an event's anomalies: ?feed=&reviewed=true|false&kind=."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, event: str):
+        ev = event_for_user(request.user, event, Role.VIEWER)
+        items = review.anomalies_for_event(ev, request.query_params)
+        return Response({"count": len(items), "results": [anomaly_json(a) for a in items]})
+
+
+class AnomalyDismissApi(APIView):
+    """POST {"reason"}: a lead dismisses an anomaly (it no longer counts as unreviewed)."""
+
+    @extend_schema(request=dict, responses={200: dict})
+    def post(self, request, event: str, pk: int):
+        from . import anomalies
+        from .models import Anomaly
+
+        ev = event_for_user(request.user, event, Role.LEAD)
+        anomaly = get_object_or_404(Anomaly, pk=pk, event=ev)
+        reason = request.data.get("reason") if isinstance(request.data, dict) else None
+        anomalies.dismiss_anomaly(anomaly=anomaly, actor=request.user, reason=str(reason or ""))
+        anomaly = review.annotate_anomalies(ev, [Anomaly.objects.get(pk=pk)])[0]
+        return Response(anomaly_json(anomaly))
+
+
+class ThresholdsApi(APIView):
+    """GET the event's anomaly thresholds (viewers); PATCH them (leads; 400 on bad numbers)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, event: str):
+        from . import anomalies
+
+        ev = event_for_user(request.user, event, Role.VIEWER)
+        return Response(anomalies.thresholds_for(ev))
+
+    @extend_schema(request=dict, responses={200: dict})
+    def patch(self, request, event: str):
+        from . import anomalies
+
+        ev = event_for_user(request.user, event, Role.LEAD)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"detail": "Send an object of threshold names and numbers."})
+        return Response(
+            anomalies.set_thresholds(event=ev, actor=request.user, values=dict(request.data))
+        )
+
+
+class EntryTelemetryApi(APIView):
+    """GET an entry's frozen telemetry window; PUT {"window": {"start", "end"}} moves it."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk):
+        from retro.selectors import entry_for_user
+
+        from . import snapshots
+        from .models import TelemetrySnapshot
+
+        entry = entry_for_user(request.user, pk)
+        snapshot = TelemetrySnapshot.objects.filter(entry=entry).first()
+        content = None if snapshot else snapshots.build(entry)
+        return Response(snapshots.as_json(snapshot, content))
+
+    @extend_schema(request=dict, responses={200: dict})
+    def put(self, request, pk):
+        from retro import services as retro_services
+        from retro.selectors import can_edit_entry, entry_for_user
+
+        from . import snapshots
+
+        entry = entry_for_user(request.user, pk, Role.OPERATOR)
+        if not can_edit_entry(request.user, entry):
+            raise exceptions.PermissionDenied("Operators change their own entries; leads any.")
+        window = request.data.get("window") if isinstance(request.data, dict) else None
+        if not isinstance(window, dict):
+            raise ValidationError({"window": 'Send {"window": {"start": ..., "end": ...}}.'})
+        start = selectors.parse_time("start", _text(window.get("start")), None)
+        end = selectors.parse_time("end", _text(window.get("end")), None)
+        if start is None or end is None:
+            raise ValidationError({"window": "Both start and end are required."})
+        if end <= start:
+            raise ValidationError({"end": "The window must end after it starts."})
+        if end - start > snapshots.MAX_WINDOW:
+            raise ValidationError({"window": "A telemetry window covers at most 24 hours."})
+        if not start <= entry.occurred_at <= end:
+            raise ValidationError({"window": "The window must contain the entry's time."})
+        try:
+            retro_services.edit_entry(
+                entry=entry,
+                editor=request.user,
+                version=entry.version,
+                window_before=int((entry.occurred_at - start).total_seconds()),
+                window_after=int((end - entry.occurred_at).total_seconds()),
+            )
+        except retro_services.RetroFinalized as err:
+            from tally.api import Conflict
+
+            raise Conflict(str(err)) from None
+        entry.refresh_from_db()
+        lo, hi = snapshots.window_of(entry)
+        return Response({"window": {"start": snapshots.iso(lo), "end": snapshots.iso(hi)}})
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)

@@ -23,4 +23,24 @@ urlpatterns = [
         api.FeedTelemetryApi.as_view(),
         name="feed-telemetry",
     ),
+    path(
+        "events/<slug:event>/anomalies/",
+        api.AnomalyListApi.as_view(),
+        name="api-anomalies",
+    ),
+    path(
+        "events/<slug:event>/anomalies/<int:pk>/dismiss/",
+        api.AnomalyDismissApi.as_view(),
+        name="api-anomaly-dismiss",
+    ),
+    path(
+        "events/<slug:event>/anomaly-thresholds/",
+        api.ThresholdsApi.as_view(),
+        name="api-anomaly-thresholds",
+    ),
+    path(
+        "entries/<uuid:pk>/telemetry/",
+        api.EntryTelemetryApi.as_view(),
+        name="api-entry-telemetry",
+    ),
 ]

@@ -277,4 +277,4 @@ class TelemetrySnapshot(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"telemetry of {self.entry_id} {self.window_start}–{self.window_end}"
+        return f"telemetry of {self.entry_id} {self.window_start} to {self.window_end}"

@@ -20,7 +20,7 @@ from retro import audit
 from retro import services as retro_services
 from retro.models import Event, Feed
 
-from . import storage
+from . import anomalies, storage
 from .formats import FormatError, ParseResult, parse
 from .formats.base import Alert, Sample
 from .models import (
@@ -279,11 +279,15 @@ def _quarantine_sources(batch: IngestBatch, unmapped: dict[str, list[int]]) -> N
         row.save()
 
 
-def after_batch_stored(batch: IngestBatch, samples_by_feed: dict[int, list[Sample]]) -> None:
+def after_batch_stored(
+    batch: IngestBatch,
+    samples_by_feed: dict[int, list[Sample]],
+    alerts_by_feed: dict[int, list[Alert]] | None = None,
+) -> None:
     """Hook run in the batch transaction after its data is stored.
 
-    Today it only updates each feed's 'last seen' status; issue 5's detection (alert pairs,
-    threshold breaches -> Anomaly) is meant to be called from here.
+    Updates each feed's 'last seen' status (locking its row), then runs anomaly detection
+    (alert pairs, threshold breaches -> Anomaly), idempotently, while the rows stay locked.
     """
     for feed_id, samples in samples_by_feed.items():
         if not samples:
@@ -298,6 +302,8 @@ def after_batch_stored(batch: IngestBatch, samples_by_feed: dict[int, list[Sampl
         if new != known:
             status.metric_ids = sorted(new)
         status.save()
+    if getattr(settings, "TALLY_DETECT_ANOMALIES", True):
+        anomalies.detect(batch, samples_by_feed, alerts_by_feed or {})
 
 
 def _parse_batch(batch: IngestBatch) -> ParseResult:
@@ -312,7 +318,7 @@ def _store(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     storage.write_samples(rows)
     storage.upsert_rollups(rows)
     alerts = _store_alerts(batch, alerts_by_feed)
-    after_batch_stored(batch, samples_by_feed)
+    after_batch_stored(batch, samples_by_feed, alerts_by_feed)
     return len(rows), alerts, unmapped
 
 

@@ -36,3 +36,19 @@ def prune_raw_samples() -> int:
 def reprocess_quarantined(event_id: int, source_id: str) -> int:
     """Store what was quarantined for a source id that now maps to a feed."""
     return services.reprocess_quarantined(event_id=event_id, source_id=source_id)
+
+
+@shared_task(acks_late=True)
+def snapshot_entry(entry_id: str) -> None:
+    """Freeze (or refreeze) an entry's telemetry window; a rerun just rebuilds it."""
+    from . import snapshots
+
+    snapshots.freeze(entry_id=entry_id)
+
+
+@shared_task(acks_late=True)
+def detect_silent_feeds() -> int:
+    """Open input-loss anomalies for on-air feeds that stopped reporting."""
+    from . import anomalies
+
+    return anomalies.detect_silent_feeds()

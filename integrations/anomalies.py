@@ -1,0 +1,477 @@
+"""Anomaly detection: alert pairs and threshold breaches become `Anomaly` rows as data arrives.
+
+Called from `services.after_batch_stored`, inside the batch transaction, with the feed's
+status row locked (so two batches of one feed never detect at the same time). Idempotent by
+construction: a breach found again (a re-ingested batch, a redelivery) falls inside the
+anomaly it already made and is merged into it, never added twice. Breaches of the same feed,
+kind and key (metric or alarm id) closer than `merge_seconds` merge into one anomaly.
+
+A sample speaks for the interval before it (SRT counters are per interval), so a run of
+breaching samples t1..tn becomes the anomaly [t1 - spacing, tn], spacing being the feed's
+typical sample spacing in the batch.
+"""
+
+import itertools
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from retro import audit
+from retro.models import Event, Feed
+
+from .formats.base import Alert, Sample
+from .models import Anomaly, FeedTelemetryStatus, Metric, TelemetryAlert, TelemetrySample
+
+# Per-event thresholds (Event.thresholds), with their defaults and what they mean.
+DEFAULTS: dict[str, float] = {
+    "packet_loss_pct": 1.0,
+    "unrecovered_packets": 0.0,
+    "bitrate_drop_pct": 50.0,
+    "gap_seconds": 30.0,
+    "dropped_frames": 5.0,
+    "cc_errors": 0.0,
+    "merge_seconds": 60.0,
+}
+HELP = {
+    "packet_loss_pct": "Packet loss above this share of packets received (%, before recovery).",
+    "unrecovered_packets": "Unrecovered (dropped) packets per sample above this count.",
+    "bitrate_drop_pct": "Bitrate below this share of the feed's recent median (%).",
+    "gap_seconds": "No data for longer than this while the feed's session is on air (s).",
+    "dropped_frames": "Dropped frames per sample above this count.",
+    "cc_errors": "Continuity-counter errors per sample above this count.",
+    "merge_seconds": "Breaches closer than this merge into one anomaly (s).",
+}
+MAX_VALUES = {"packet_loss_pct": 100.0, "bitrate_drop_pct": 100.0}
+
+K = Anomaly.Kind
+# metric -> (kind, threshold name): the value breaches when it is above the threshold
+ABOVE: dict[str, tuple[str, str]] = {
+    "mediaconnect.SourcePacketLossPercent": (K.PACKET_LOSS, "packet_loss_pct"),
+    "recv.packetsDropped": (K.UNRECOVERED_LOSS, "unrecovered_packets"),
+    "mediaconnect.SourceNotRecoveredPackets": (K.UNRECOVERED_LOSS, "unrecovered_packets"),
+    "medialive.InputLossSeconds": (K.INPUT_LOSS, "_zero"),
+    "medialive.DroppedFrames": (K.DROPPED_FRAMES, "dropped_frames"),
+    "mediaconnect.SourceContinuityCounter": (K.CC_ERRORS, "cc_errors"),
+}
+# total counters whose increase per sample is compared with the threshold
+RISING: dict[str, tuple[str, str]] = {"encoder.drop_frames": (K.DROPPED_FRAMES, "dropped_frames")}
+BITRATES = ("recv.mbitRate", "encoder.bitrate", "mediaconnect.SourceBitRate", "medialive.NetworkIn")
+SRT_LOSS = ("recv.packetsLost", "recv.packets")
+MIN_SPACING, MAX_SPACING = 1.0, 60.0
+BITRATE_LOOKBACK = timedelta(minutes=15)
+
+
+def thresholds_for(event: Event) -> dict[str, float]:
+    """The event's thresholds over the defaults."""
+    stored = event.thresholds if isinstance(event.thresholds, dict) else {}
+    return {name: float(stored.get(name, default)) for name, default in DEFAULTS.items()}
+
+
+def clean_thresholds(values: dict) -> dict[str, float]:
+    """Numbers, not negative, percentages at most 100; ValidationError naming each bad field."""
+    errors, cleaned = {}, {}
+    for name, raw in values.items():
+        if name not in DEFAULTS:
+            errors[name] = "Unknown threshold."
+            continue
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            errors[name] = "Not a number."
+            continue
+        if isinstance(raw, bool) or number != number or number in (float("inf"), float("-inf")):
+            errors[name] = "Not a number."
+        elif number < 0:
+            errors[name] = "Must not be negative."
+        elif name in MAX_VALUES and number > MAX_VALUES[name]:
+            errors[name] = f"At most {MAX_VALUES[name]:g}."
+        else:
+            cleaned[name] = number
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+@transaction.atomic
+def set_thresholds(*, event: Event, actor, values: dict) -> dict[str, float]:
+    """Change the event's detection thresholds (leads); audited with old and new values."""
+    cleaned = clean_thresholds(values)
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    before = thresholds_for(event)
+    stored = dict(event.thresholds or {})
+    stored.update(cleaned)
+    after = {name: float(stored.get(name, d)) for name, d in DEFAULTS.items()}
+    diff = {k: [before[k], after[k]] for k in DEFAULTS if before[k] != after[k]}
+    if diff:
+        event.thresholds = stored
+        event.save(update_fields=["thresholds"])
+        audit.record(
+            actor=actor,
+            action="thresholds.update",
+            obj=event,
+            event=event,
+            summary="Anomaly thresholds changed",
+            changes=diff,
+        )
+    return after
+
+
+@transaction.atomic
+def dismiss_anomaly(*, anomaly: Anomaly, actor, reason: str) -> Anomaly:
+    """A lead marks an anomaly as not worth a retro entry, with a reason (audited)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the anomaly is dismissed."})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "2,000 characters at most."})
+    anomaly = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+    if anomaly.dismissed_at is None:
+        anomaly.dismissed_at = timezone.now()
+        anomaly.dismissed_by = actor
+        anomaly.dismissed_reason = reason
+        anomaly.save(update_fields=["dismissed_at", "dismissed_by", "dismissed_reason"])
+        audit.record(
+            actor=actor,
+            action="anomaly.dismiss",
+            obj=anomaly,
+            event=anomaly.event,
+            summary=f"{anomaly.get_kind_display()} on {anomaly.feed.slug} dismissed",
+            changes={"dismissed_reason": ["", reason]},
+        )
+    return anomaly
+
+
+# --- Detection -----------------------------------------------------------------------
+
+
+@dataclass
+class Breach:
+    kind: str
+    key: str
+    start: datetime
+    end: datetime | None
+    peak: float | None
+    unit: str
+    source: str = Anomaly.Source.DETECTOR
+    detail: dict | None = None
+
+
+def detect(batch, samples_by_feed: dict[int, list[Sample]], alerts_by_feed: dict) -> int:
+    """Find breaches and alert spans in one stored batch; merge them into anomalies."""
+    feed_ids = set(samples_by_feed) | set(alerts_by_feed)
+    if not feed_ids:
+        return 0
+    event = Event.objects.only("pk", "thresholds").get(pk=batch.event_id)
+    limits = thresholds_for(event)
+    feeds = Feed.objects.select_related("session").in_bulk(feed_ids)
+    for feed_id in sorted(set(alerts_by_feed) - set(samples_by_feed)):
+        # alert-only batches lock the feed's status row too (detection per feed is serial)
+        FeedTelemetryStatus.objects.get_or_create(feed_id=feed_id)
+        FeedTelemetryStatus.objects.select_for_update().filter(feed_id=feed_id).first()
+    changed = 0
+    for feed_id in sorted(feed_ids):
+        feed = feeds.get(feed_id)
+        if feed is None:
+            continue
+        found = sample_breaches(feed, samples_by_feed.get(feed_id, []), limits, batch.format)
+        found += alert_spans(feed_id, alerts_by_feed.get(feed_id, []))
+        for breach in found:
+            changed += merge(event.pk, feed_id, breach, limits)
+    return changed
+
+
+def _spacing(times: list[datetime]) -> float:
+    steps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    steps = [s for s in steps if s > 0]
+    middle = statistics.median(steps) if steps else MIN_SPACING
+    return min(max(middle, MIN_SPACING), MAX_SPACING)
+
+
+def _runs(points: list[tuple[datetime, float]], merge_s: float, spacing: float) -> list[list]:
+    """Group breaching points into runs: neighbours closer than merge_seconds + spacing."""
+    runs: list[list] = []
+    for moment, value in points:
+        if runs and (moment - runs[-1][-1][0]).total_seconds() <= merge_s + spacing:
+            runs[-1].append((moment, value))
+        else:
+            runs.append([(moment, value)])
+    return runs
+
+
+def _to_breaches(points, kind, key, unit, spacing, limits, *, worst=max, detail=None):
+    out = []
+    for run in _runs(points, limits["merge_seconds"], spacing):
+        out.append(
+            Breach(
+                kind=kind,
+                key=key,
+                start=run[0][0] - timedelta(seconds=spacing),
+                end=run[-1][0],
+                peak=worst(v for _, v in run),
+                unit=unit,
+                detail=detail or {},
+            )
+        )
+    return out
+
+
+def sample_breaches(feed: Feed, samples: list[Sample], limits: dict, fmt: str) -> list[Breach]:
+    """Threshold breaches in one feed's new samples (one metric at a time)."""
+    if not samples:
+        return []
+    by_metric: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        by_metric[s.metric].append(s)
+    for series in by_metric.values():
+        series.sort(key=lambda s: s.time)
+    times = sorted({s.time for s in samples})
+    spacing = _spacing(times)
+    limits = {**limits, "_zero": 0.0}
+    found: list[Breach] = []
+    for metric, (kind, name) in ABOVE.items():
+        series = by_metric.get(metric)
+        if series:
+            points = [(s.time, s.value) for s in series if s.value > limits[name]]
+            found += _to_breaches(points, kind, metric, series[0].unit, spacing, limits)
+    for metric, (kind, name) in RISING.items():
+        series = by_metric.get(metric, [])
+        points = [
+            (b.time, b.value - a.value)
+            for a, b in itertools.pairwise(series)
+            if b.value - a.value > limits[name]  # a reset (new encoder run) is negative
+        ]
+        found += _to_breaches(points, kind, metric, "frames", spacing, limits)
+    found += _srt_loss(by_metric, spacing, limits)
+    found += _bitrate_drops(feed, by_metric, spacing, limits)
+    found += _gaps(feed, by_metric, limits, fmt)
+    return found
+
+
+def _srt_loss(by_metric, spacing, limits) -> list[Breach]:
+    lost = {s.time: s.value for s in by_metric.get(SRT_LOSS[0], [])}
+    if not lost:
+        return []
+    received = {s.time: s.value for s in by_metric.get(SRT_LOSS[1], [])}
+    points = []
+    for moment in sorted(lost):
+        total = received.get(moment, 0.0) + lost[moment]
+        pct = 100.0 * lost[moment] / total if total > 0 else 0.0
+        if lost[moment] > 0 and pct > limits["packet_loss_pct"]:
+            points.append((moment, round(pct, 3)))
+    return _to_breaches(points, K.PACKET_LOSS, SRT_LOSS[0], "%", spacing, limits)
+
+
+def _bitrate_drops(feed, by_metric, spacing, limits) -> list[Breach]:
+    """Two or more samples in a row below bitrate_drop_pct of the recent median."""
+    found = []
+    for metric in BITRATES:
+        series = by_metric.get(metric)
+        if not series or limits["bitrate_drop_pct"] <= 0:
+            continue
+        reference = statistics.median([s.value for s in series] + _recent(feed, metric, series))
+        if reference <= 0:
+            continue
+        floor = reference * limits["bitrate_drop_pct"] / 100
+        points, streak = [], []
+        for s in [*series, None]:
+            if s is not None and s.value < floor:
+                streak.append((s.time, s.value))
+                continue
+            if len(streak) >= 2:
+                points += streak
+            streak = []
+        found += _to_breaches(
+            points,
+            K.BITRATE_DROP,
+            metric,
+            series[0].unit,
+            spacing,
+            limits,
+            worst=min,
+            detail={"reference": round(reference, 3)},
+        )
+    return found
+
+
+def _recent(feed, metric: str, series: list[Sample]) -> list[float]:
+    """Values of the metric in the minutes before the batch (1 min rollups), for the median."""
+    from .models import TelemetryRollup
+
+    first = series[0].time
+    rows = TelemetryRollup.objects.filter(
+        feed_id=feed.pk,
+        step=60,
+        metric__name=metric,
+        bucket__gte=first - BITRATE_LOOKBACK,
+        bucket__lt=first - timedelta(minutes=1),
+    ).values_list("sum", "count")
+    return [total / count for total, count in rows if count]
+
+
+def on_air(feed: Feed) -> tuple[datetime, datetime] | None:
+    session = feed.session
+    if session is None:
+        return None
+    return session.scheduled_start, session.scheduled_end
+
+
+def _gaps(feed, by_metric, limits, fmt) -> list[Breach]:
+    """No data while on air: holes in the feed's most reported metric, this batch and around it."""
+    window = on_air(feed)
+    if window is None:
+        return []
+    metric = max(sorted(by_metric), key=lambda m: len(by_metric[m]))
+    times = [s.time for s in by_metric[metric]]
+    spacing = _spacing(times)
+    limit = max(limits["gap_seconds"], 3 * spacing)
+    metric_id = Metric.objects.filter(name=metric).values_list("pk", flat=True).first()
+    stored = TelemetrySample.objects.filter(feed_id=feed.pk, metric_id=metric_id)
+    before = stored.filter(time__lt=times[0]).order_by("-time").values_list("time", flat=True)[:1]
+    after = stored.filter(time__gt=times[-1]).order_by("time").values_list("time", flat=True)[:1]
+    edges = [*before, *times, *after]
+    found = []
+    for a, b in itertools.pairwise(edges):
+        if (b - a).total_seconds() <= limit:
+            continue
+        start, end = max(a, window[0]), min(b, window[1])
+        if (end - start).total_seconds() <= 0:
+            continue
+        detail = {"metric": metric, "silent_seconds": round((b - a).total_seconds(), 1)}
+        if metric.startswith("encoder."):
+            detail["reason"] = "encoder stopped without progress=end"
+        found.append(
+            Breach(
+                K.INPUT_LOSS,
+                "gap",
+                start,
+                end,
+                round((end - start).total_seconds(), 1),
+                "s",
+                detail=detail,
+            )
+        )
+    return found
+
+
+def alert_spans(feed_id: int, alerts: list[Alert]) -> list[Breach]:
+    """SET → CLEARED spans of the alarms this batch touched, rebuilt from every stored report."""
+    alarm_ids = sorted({a.alarm_id[:300] for a in alerts if a.state in ("set", "cleared")})
+    found = []
+    for alarm_id in alarm_ids:
+        reports = TelemetryAlert.objects.filter(feed_id=feed_id, alarm_id=alarm_id).order_by(
+            "time", "state"
+        )
+        opened = None
+        for report in reports:
+            if report.state == TelemetryAlert.State.SET and opened is None:
+                opened = report
+            elif report.state == TelemetryAlert.State.CLEARED and opened is not None:
+                found.append(_alert_breach(opened, report.time))
+                opened = None
+        if opened is not None:
+            found.append(_alert_breach(opened, None))
+    return found
+
+
+def _alert_breach(report: TelemetryAlert, end: datetime | None) -> Breach:
+    return Breach(
+        kind=K.ALERT,
+        key=report.alarm_id,
+        start=report.time,
+        end=end,
+        peak=None,
+        unit="",
+        source=Anomaly.Source.ALERT,
+        detail={"alert": report.kind, "message": report.message[:500]},
+    )
+
+
+def merge(event_id: int, feed_id: int, breach: Breach, limits: dict) -> int:
+    """Fold a breach into the anomalies of its feed, kind and key; 1 when something changed."""
+    slack = timedelta(seconds=limits["merge_seconds"])
+    if breach.source == Anomaly.Source.ALERT:
+        slack = timedelta(0)  # an alarm's spans are exact; a new SET is a new anomaly
+    end = breach.end or breach.start
+    overlapping = list(
+        Anomaly.objects.filter(
+            feed_id=feed_id, kind=breach.kind, key=breach.key, start__lte=end + slack
+        )
+        .filter(Q(end__isnull=True) | Q(end__gte=breach.start - slack))
+        .order_by("start", "pk")
+    )
+    if not overlapping:
+        Anomaly.objects.create(
+            event_id=event_id,
+            feed_id=feed_id,
+            kind=breach.kind,
+            key=breach.key,
+            source=breach.source,
+            start=breach.start,
+            end=breach.end,
+            peak=breach.peak,
+            unit=breach.unit,
+            detail=breach.detail or {},
+        )
+        return 1
+    keep, *others = overlapping
+    before = (keep.start, keep.end, keep.peak)
+    worst = min if breach.kind == K.BITRATE_DROP else max
+    for other in [*others, breach]:
+        keep.start = min(keep.start, other.start)
+        keep.end = _later_end(keep, other, breach)
+        peaks = [p for p in (keep.peak, other.peak) if p is not None]
+        keep.peak = worst(peaks) if peaks else None
+    if (keep.start, keep.end, keep.peak) == before and not others:
+        return 0
+    if others:
+        Anomaly.objects.filter(pk__in=[o.pk for o in others]).delete()
+    keep.updated_at = timezone.now()
+    keep.save(update_fields=["start", "end", "peak", "updated_at"])
+    return 1
+
+
+def _later_end(keep, other, breach) -> datetime | None:
+    """The merged end: an ongoing anomaly stays open unless data (or a CLEARED) closes it."""
+    if keep.end is None or other.end is None:
+        if breach.source == Anomaly.Source.ALERT:
+            return keep.end if other.end is None else other.end
+        closed = [e for e in (keep.end, other.end) if e is not None]
+        return max(closed) if closed and breach.key == "gap" else None
+    return max(keep.end, other.end)
+
+
+def detect_silent_feeds(*, now: datetime | None = None) -> int:
+    """Open an input-loss anomaly for on-air feeds that stopped reporting (no data after it)."""
+    now = now or timezone.now()
+    opened = 0
+    statuses = FeedTelemetryStatus.objects.filter(
+        last_sample_at__isnull=False,
+        feed__session__scheduled_start__lte=now,
+        feed__session__scheduled_end__gte=now - timedelta(hours=1),
+    ).select_related("feed__session", "feed__event")
+    for status in statuses:
+        limits = thresholds_for(status.feed.event)
+        window = on_air(status.feed)
+        start = max(status.last_sample_at, window[0])
+        end = min(now, window[1])
+        if (now - status.last_sample_at).total_seconds() <= limits["gap_seconds"] or end <= start:
+            continue
+        with transaction.atomic():
+            FeedTelemetryStatus.objects.select_for_update().filter(pk=status.pk).first()
+            breach = Breach(
+                K.INPUT_LOSS,
+                "gap",
+                start,
+                None if now < window[1] else end,
+                None,
+                "s",
+                detail={"reason": "no data since the last sample while on air"},
+            )
+            opened += merge(status.feed.event_id, status.feed_id, breach, limits)
+    return opened

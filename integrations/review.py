@@ -1,0 +1,181 @@
+"""Reads for anomalies: review state (unreviewed = no entry covers it), downstream impact.
+
+Shared by the anomalies API, the board, the event page, the feed page and the PDF report.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+
+from retro.models import Event, Feed
+
+
+@dataclass
+class FeedGraph:
+    """An event's feeds and their derived_from links, loaded once (one query)."""
+
+    slugs: dict[int, str]
+    parent: dict[int, int | None]
+    children: dict[int, list[int]]
+    sessions: dict[int, tuple[datetime, datetime] | None]
+
+    def ancestors(self, feed_id: int) -> list[int]:
+        out, seen, current = [], {feed_id}, self.parent.get(feed_id)
+        while current is not None and current not in seen:
+            out.append(current)
+            seen.add(current)
+            current = self.parent.get(current)
+        return out
+
+    def descendants(self, feed_id: int) -> list[int]:
+        out, stack, seen = [], list(self.children.get(feed_id, [])), {feed_id}
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            out.append(current)
+            stack.extend(self.children.get(current, []))
+        return sorted(out, key=lambda pk: self.slugs[pk])
+
+
+def feed_graph(event: Event) -> FeedGraph:
+    rows = Feed.objects.filter(event=event).values_list(
+        "pk", "slug", "derived_from_id", "session__scheduled_start", "session__scheduled_end"
+    )
+    graph = FeedGraph(slugs={}, parent={}, children={}, sessions={})
+    for pk, slug, parent, start, end in rows:
+        graph.slugs[pk] = slug
+        graph.parent[pk] = parent
+        graph.sessions[pk] = (start, end) if start else None
+        if parent is not None:
+            graph.children.setdefault(parent, []).append(pk)
+    return graph
+
+
+def _entry_windows(event: Event) -> dict[int, list[tuple[datetime, datetime, str]]]:
+    """Feed id -> (window start, window end, entry id) of the live entries about that feed."""
+    from retro.models import Entry
+
+    through = Entry.feeds.through
+    rows = through.objects.filter(
+        entry__event=event, entry__deleted_at__isnull=True, entry__merged_into__isnull=True
+    ).values_list(
+        "feed_id", "entry_id", "entry__occurred_at", "entry__window_before", "entry__window_after"
+    )
+    out: dict[int, list] = {}
+    for feed_id, entry_id, at, before, after in rows:
+        out.setdefault(feed_id, []).append(
+            (at - timedelta(seconds=before), at + timedelta(seconds=after), str(entry_id))
+        )
+    return out
+
+
+def annotate_anomalies(event: Event, anomalies: list, graph: FeedGraph | None = None) -> list:
+    """Set .reviewed, .entry_ids and .affected (slugs downstream) on each anomaly.
+
+    Reviewed: dismissed, or a live entry about the feed or a feed it derives from (any
+    depth) has a telemetry window overlapping the anomaly.
+    """
+    graph = graph or feed_graph(event)
+    windows = _entry_windows(event)
+    now = datetime.now(UTC)
+    for anomaly in anomalies:
+        end = anomaly.end or now
+        entry_ids = []
+        for feed_id in [anomaly.feed_id, *graph.ancestors(anomaly.feed_id)]:
+            for start, stop, entry_id in windows.get(feed_id, []):
+                if start <= end and stop >= anomaly.start and entry_id not in entry_ids:
+                    entry_ids.append(entry_id)
+        anomaly.entry_ids = entry_ids
+        anomaly.reviewed = bool(entry_ids) or anomaly.dismissed_at is not None
+        anomaly.affected = [graph.slugs[pk] for pk in graph.descendants(anomaly.feed_id)]
+        anomaly.feed_slug = graph.slugs.get(anomaly.feed_id, "")
+    return anomalies
+
+
+ANOMALY_FILTERS = ("feed", "reviewed", "kind")
+
+
+def anomalies_for_event(event: Event, params=None) -> list:
+    """The event's anomalies, annotated, filtered by ?feed=&reviewed=&kind= (400 on bad ones)."""
+    from .models import Anomaly
+
+    params = params or {}
+    query = Anomaly.objects.filter(event=event).order_by("start", "pk")
+    feed_slug = params.get("feed") or ""
+    if feed_slug:
+        feed = event.feeds.filter(slug=feed_slug).first()
+        if feed is None:
+            raise Http404(f"No feed {feed_slug!r} in this event.")
+        query = query.filter(feed=feed)
+    kind = params.get("kind") or ""
+    if kind:
+        if kind not in Anomaly.Kind.values:
+            raise ValidationError({"kind": f"Use one of {', '.join(Anomaly.Kind.values)}."})
+        query = query.filter(kind=kind)
+    reviewed = (params.get("reviewed") or "").lower()
+    if reviewed not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise ValidationError({"reviewed": "Use true or false."})
+    items = annotate_anomalies(event, list(query[:5000]))
+    if reviewed:
+        wanted = reviewed in ("true", "1", "yes")
+        items = [a for a in items if a.reviewed == wanted]
+    return items
+
+
+def unreviewed_anomalies(event: Event) -> list:
+    return anomalies_for_event(event, {"reviewed": "false"})
+
+
+def _merged_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
+    total, current = 0.0, None
+    for start, end in sorted(intervals):
+        if current is None or start > current[1]:
+            if current is not None:
+                total += (current[1] - current[0]).total_seconds()
+            current = [start, end]
+        else:
+            current[1] = max(current[1], end)
+    if current is not None:
+        total += (current[1] - current[0]).total_seconds()
+    return total
+
+
+def impact_minutes(event: Event, graph: FeedGraph | None = None) -> list[dict]:
+    """Minutes each feed was affected by an anomaly on it or upstream of it (not dismissed).
+
+    On-air only: each interval is clipped to the affected feed's own session window (feeds
+    without a session count the whole interval). Overlapping intervals per feed are merged,
+    so two anomalies at once count once. Outputs (feeds nothing derives from) come first.
+    """
+    from .models import Anomaly
+
+    graph = graph or feed_graph(event)
+    now = datetime.now(UTC)
+    per_feed: dict[int, list[tuple[datetime, datetime]]] = {}
+    kinds: dict[int, set[str]] = {}
+    rows = Anomaly.objects.filter(event=event, dismissed_at__isnull=True).values_list(
+        "feed_id", "start", "end", "kind"
+    )
+    for feed_id, start, end, kind in rows:
+        end = end or min(now, event.end)
+        for target in [feed_id, *graph.descendants(feed_id)]:
+            window = graph.sessions.get(target)
+            a, b = (max(start, window[0]), min(end, window[1])) if window else (start, end)
+            if b > a:
+                per_feed.setdefault(target, []).append((a, b))
+                kinds.setdefault(target, set()).add(kind)
+    result = [
+        {
+            "feed": graph.slugs[pk],
+            "minutes": round(_merged_seconds(intervals) / 60, 1),
+            "output": not graph.children.get(pk),
+            "kinds": sorted(kinds[pk]),
+        }
+        for pk, intervals in per_feed.items()
+    ]
+    result.sort(key=lambda r: (not r["output"], -r["minutes"], r["feed"]))
+    return result

@@ -1,0 +1,280 @@
+"""Frozen telemetry evidence for entries: the key metrics of an entry's feeds around its moment.
+
+When an entry is logged, or its time, feeds or window change, `on_entry_changed` (registered in
+retro.services.ENTRY_CHANGE_HOOKS by IntegrationsConfig.ready) enqueues `tasks.snapshot_entry`
+after commit. The task rebuilds the snapshot from what is stored now: raw samples for windows up
+to 2 h, 10 s rollups beyond, downsampled to at most MAX_POINTS points per series, plus the
+anomalies overlapping the window as spans. The result survives raw-sample retention and later
+telemetry edits; charts, the board sparkline, the API and the PDF report all read it.
+"""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, FloatField, Q
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from . import charts
+from .formats import KEY_METRICS
+from .models import (
+    Anomaly,
+    FeedTelemetryStatus,
+    Metric,
+    TelemetryRollup,
+    TelemetrySample,
+    TelemetrySnapshot,
+)
+
+MAX_WINDOW = timedelta(hours=24)
+RAW_UP_TO = timedelta(hours=2)
+MAX_POINTS = 600
+MAX_METRICS_PER_FEED = 8
+MAX_FEEDS = 12
+SNAPSHOT_FIELDS = {"created", "occurred_at", "feeds", "window_before", "window_after"}
+# Counters: a bucket keeps its largest value (a spike must survive downsampling); gauges: mean.
+PEAK_UNITS = {"packets", "frames", "Count", "Seconds", "Percent", "%"}
+KEY_ORDER = list(dict.fromkeys(name for names in KEY_METRICS.values() for name in names))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def window_of(entry) -> tuple[datetime, datetime]:
+    return (
+        entry.occurred_at - timedelta(seconds=entry.window_before),
+        entry.occurred_at + timedelta(seconds=entry.window_after),
+    )
+
+
+def check_window(before, after) -> None:
+    """400 for a window ending before it starts or longer than 24 h."""
+    if not isinstance(before, int) or not isinstance(after, int) or before < 0 or after < 0:
+        raise ValidationError({"window": "The window must end after it starts."})
+    if before + after > MAX_WINDOW.total_seconds():
+        raise ValidationError({"window": "A telemetry window covers at most 24 hours."})
+
+
+def on_entry_changed(entry, fields: set[str]) -> None:
+    """ENTRY_CHANGE_HOOKS member: check the window and refreeze the snapshot after commit."""
+    from . import tasks
+
+    if not fields & SNAPSHOT_FIELDS:
+        return
+    check_window(entry.window_before, entry.window_after)
+    if fields == {"created"} and not entry.feeds.exists():
+        return  # nothing to freeze; an edit that adds feeds comes back here
+    entry_id = str(entry.pk)
+    transaction.on_commit(lambda: tasks.snapshot_entry.delay(entry_id))
+
+
+def _key_rank(name: str) -> int:
+    base = name.split("/", 1)[0]
+    return KEY_ORDER.index(base) if base in KEY_ORDER else -1
+
+
+def _feed_metrics(feeds) -> dict[int, list[Metric]]:
+    """Feed id -> the key metrics it has reported, in KEY_METRICS order."""
+    statuses = dict(
+        FeedTelemetryStatus.objects.filter(feed__in=feeds).values_list("feed_id", "metric_ids")
+    )
+    wanted = {pk for ids in statuses.values() for pk in ids}
+    metrics = {m.pk: m for m in Metric.objects.filter(pk__in=wanted)}
+    out = {}
+    for feed in feeds:
+        found = [metrics[pk] for pk in statuses.get(feed.pk, []) if pk in metrics]
+        found = [m for m in found if _key_rank(m.name) >= 0]
+        found.sort(key=lambda m: (_key_rank(m.name), m.name))
+        out[feed.pk] = found[:MAX_METRICS_PER_FEED]
+    return out
+
+
+def _rows(feed_id: int, metric_ids: list[int], start: datetime, end: datetime):
+    if end - start <= RAW_UP_TO:
+        return (
+            TelemetrySample.objects.filter(
+                feed_id=feed_id, metric_id__in=metric_ids, time__gte=start, time__lte=end
+            )
+            .order_by()
+            .values_list("metric_id", "time", "value")
+        )
+    return (
+        TelemetryRollup.objects.filter(
+            feed_id=feed_id, step=10, metric_id__in=metric_ids, bucket__gte=start, bucket__lte=end
+        )
+        .order_by()
+        .values_list("metric_id", "bucket", F("sum") / Cast("count", FloatField()))
+    )
+
+
+def downsample(points: list, start: datetime, end: datetime, peak: bool) -> list:
+    """At most MAX_POINTS points: fixed buckets over the window, max or mean per bucket."""
+    if len(points) <= MAX_POINTS:
+        return points
+    width = max((end - start).total_seconds() / MAX_POINTS, 1e-3)
+    buckets: dict[int, list] = {}
+    for moment, value in points:
+        buckets.setdefault(int((moment - start).total_seconds() // width), []).append(
+            (moment, value)
+        )
+    out = []
+    for _, items in sorted(buckets.items()):
+        values = [v for _, v in items]
+        out.append((items[0][0], max(values) if peak else sum(values) / len(values)))
+    return out
+
+
+def _spans(feed_ids: list[int], start: datetime, end: datetime) -> dict[int, list[dict]]:
+    rows = (
+        Anomaly.objects.filter(feed_id__in=feed_ids, start__lte=end)
+        .filter(Q(end__isnull=True) | Q(end__gte=start))
+        .order_by("start")
+    )
+    out: dict[int, list[dict]] = {}
+    for a in rows:
+        out.setdefault(a.feed_id, []).append(
+            {
+                "start": iso(a.start),
+                "end": iso(a.end) if a.end else None,
+                "label": a.get_kind_display() + (f" ({a.key})" if a.kind == "alert" else ""),
+                "kind": a.kind,
+            }
+        )
+    return out
+
+
+def build(entry) -> dict:
+    """The snapshot content for an entry as telemetry stands now (not saved)."""
+    start, end = window_of(entry)
+    feeds = list(entry.feeds.order_by("slug")[:MAX_FEEDS])
+    metrics = _feed_metrics(feeds)
+    spans = _spans([f.pk for f in feeds], start, end)
+    out = []
+    for feed in feeds:
+        wanted = {m.pk: m for m in metrics.get(feed.pk, [])}
+        by_metric: dict[int, list] = {pk: [] for pk in wanted}
+        if wanted:
+            for metric_id, moment, value in _rows(feed.pk, list(wanted), start, end):
+                by_metric[metric_id].append((moment, value))
+        series = []
+        for pk, metric in wanted.items():
+            points = sorted(by_metric[pk], key=lambda p: p[0])
+            if not points:
+                continue
+            points = downsample(points, start, end, metric.unit in PEAK_UNITS)
+            series.append(
+                {
+                    "metric": metric.name,
+                    "unit": metric.unit,
+                    "points": [[iso(m), _round(v)] for m, v in points],
+                }
+            )
+        out.append(
+            {
+                "feed": feed.slug,
+                "name": feed.name,
+                "transport": feed.transport,
+                "series": series,
+                "spans": spans.get(feed.pk, []),
+            }
+        )
+    return {"window": {"start": iso(start), "end": iso(end)}, "feeds": out}
+
+
+def _round(value: float) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{value:.6g}")
+
+
+def _points(raw: list) -> list[tuple[datetime, float | None]]:
+    return [(datetime.fromisoformat(t), v) for t, v in raw]
+
+
+def sparkline_for(content: dict, marker: datetime) -> str:
+    for feed in content["feeds"]:
+        for one in feed["series"]:
+            if one["points"]:
+                return charts.sparkline(_points(one["points"]), marker=marker)
+    return ""
+
+
+def freeze(*, entry_id) -> TelemetrySnapshot | None:
+    """Build and store (or replace) the entry's snapshot; None when the entry is gone."""
+    from retro.models import Entry
+
+    entry = Entry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        return None
+    content = build(entry)
+    has_data = any(feed["series"] for feed in content["feeds"])
+    if not content["feeds"]:
+        TelemetrySnapshot.objects.filter(entry=entry).delete()
+        return None
+    values = {
+        "window_start": datetime.fromisoformat(content["window"]["start"]),
+        "window_end": datetime.fromisoformat(content["window"]["end"]),
+        "feeds": content["feeds"],
+        "sparkline": sparkline_for(content, entry.occurred_at) if has_data else "",
+        "has_data": has_data,
+        "entry_version": entry.version,
+        "created_at": timezone.now(),
+    }
+    for _ in range(2):  # two workers freezing the same entry: the second one updates
+        try:
+            with transaction.atomic():
+                snapshot, _ = TelemetrySnapshot.objects.update_or_create(
+                    entry=entry, defaults=values
+                )
+                return snapshot
+        except IntegrityError:
+            continue
+    return TelemetrySnapshot.objects.filter(entry=entry).first()
+
+
+def as_json(snapshot: TelemetrySnapshot | None, content: dict | None = None) -> dict:
+    """The entry telemetry API body."""
+    if snapshot is not None:
+        return {
+            "window": {"start": iso(snapshot.window_start), "end": iso(snapshot.window_end)},
+            "frozen": True,
+            "frozen_at": iso(snapshot.created_at),
+            "feeds": snapshot.feeds,
+        }
+    return {**content, "frozen": False, "frozen_at": None}
+
+
+def chart_svgs(entry, snapshot: TelemetrySnapshot | None = None, tz=None) -> list[dict]:
+    """[{feed, name, svgs: [svg]}] for an entry's snapshot, its moment marked."""
+    snapshot = snapshot or TelemetrySnapshot.objects.filter(entry=entry).first()
+    if snapshot is None:
+        return []
+    tz = tz or entry.event.tz
+    out = []
+    for feed in snapshot.feeds:
+        spans = [
+            charts.Span(
+                start=datetime.fromisoformat(s["start"]),
+                end=datetime.fromisoformat(s["end"]) if s["end"] else None,
+                label=s["label"],
+            )
+            for s in feed.get("spans", [])
+        ]
+        svgs = [
+            charts.line_chart(
+                title=f"{feed['feed']} · {one['metric']}",
+                series=[charts.Series(one["metric"], one["unit"], _points(one["points"]))],
+                start=snapshot.window_start,
+                end=snapshot.window_end,
+                tz=tz,
+                marker=entry.occurred_at,
+                marker_label="entry",
+                spans=spans,
+            )
+            for one in feed["series"]
+        ]
+        out.append({"feed": feed["feed"], "name": feed.get("name", ""), "svgs": svgs})
+    return out

@@ -315,8 +315,7 @@ def _store(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     """Store what maps to feeds; return (samples stored, alerts stored, unmapped by source)."""
     samples_by_feed, alerts_by_feed, unmapped = _route(batch, result, only_sources)
     rows = _rows(samples_by_feed)
-    storage.write_samples(rows)
-    storage.upsert_rollups(rows)
+    storage.store_samples(rows)
     alerts = _store_alerts(batch, alerts_by_feed)
     after_batch_stored(batch, samples_by_feed, alerts_by_feed)
     return len(rows), alerts, unmapped

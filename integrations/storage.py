@@ -1,9 +1,13 @@
 """Bulk storage of raw samples and their rollups, per database vendor.
 
-PostgreSQL: samples go in with one COPY into the day-partitioned parent table; rollups with
-one INSERT ... ON CONFLICT DO UPDATE per bucket row (least/greatest/sum+/count+), sorted so
-concurrent batches lock rollup rows in the same order. SQLite: executemany and the same upsert
-with min()/max(). Callers run these inside the batch's transaction.
+PostgreSQL: a batch's rows go with one COPY into a session temp table (no index, no WAL), then
+`INSERT ... SELECT` moves them into the day-partitioned table and one `INSERT ... SELECT
+date_bin(...) ... GROUP BY ... ON CONFLICT DO UPDATE` folds them into the rollups
+(least/greatest/sum+/count+), in key order so concurrent batches lock rollup rows in the same
+order. Aggregating in SQL from the staged rows replaced a Python aggregation plus an
+executemany of one upsert per bucket row, which cost more than parsing and COPY together.
+SQLite: executemany, Python aggregation and the same upsert with min()/max(). Callers run these
+inside the batch's transaction.
 """
 
 from collections.abc import Iterable
@@ -14,7 +18,9 @@ from django.db import connection, transaction
 from .models import Metric
 
 SAMPLE_TABLE = "integrations_telemetrysample"
+STAGING_TABLE = "integrations_sample_staging"  # per-session temp table, PostgreSQL only
 SAMPLE_COLUMNS = ("feed_id", "metric_id", "time", "value", "min", "max", "sum", "count")
+COPY_TYPES = ("int8", "int2", "timestamptz", "float8", "float8", "float8", "float8", "float8")
 ROLLUP_STEPS = (10, 60)
 
 # One sample row: (feed_id, metric_id, time, value, min, max, sum, count)
@@ -69,23 +75,62 @@ def ensure_partitions(days: Iterable[date]) -> None:
         _partitions.add(day)
 
 
-def write_samples(rows: list[Row]) -> None:
-    """Store raw sample rows in one bulk operation."""
+def store_samples(rows: list[Row]) -> int:
+    """Store raw sample rows and fold them into the rollups; return the rollup rows touched."""
     if not rows:
-        return
+        return 0
+    if connection.vendor != "postgresql":
+        write_samples(rows)
+        return upsert_rollups(rows)
     columns = ", ".join(SAMPLE_COLUMNS)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-            with raw.copy(f"COPY {SAMPLE_TABLE} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            adapt = connection.ops.adapt_datetimefield_value
-            cursor.executemany(
-                f"INSERT INTO {SAMPLE_TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [(r[0], r[1], adapt(r[2]), *r[3:]) for r in rows],
-            )
+        # ON COMMIT DELETE ROWS frees it between batches; the TRUNCATE matters when the batch
+        # transaction is a savepoint in a longer one (then nothing commits in between).
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} (LIKE {SAMPLE_TABLE}) "
+            "ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {STAGING_TABLE}")
+        # Binary COPY: psycopg's C dumpers skip formatting timestamps and floats as text
+        # (about 3x less client time per row than text COPY).
+        with cursor.cursor.copy(
+            f"COPY {STAGING_TABLE} ({columns}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {SAMPLE_TABLE} ({columns}) SELECT {columns} FROM {STAGING_TABLE}"
+        )
+        cursor.execute(_ROLLUP_FROM_STAGING)
+        return cursor.rowcount
+
+
+_ROLLUP_FROM_STAGING = f"""
+INSERT INTO integrations_telemetryrollup (feed_id, step, metric_id, bucket, min, max, sum, count)
+SELECT s.feed_id, steps.step, s.metric_id,
+       date_bin(steps.step * interval '1 second', s.time, timestamptz '1970-01-01 00:00:00+00'),
+       min(s.value), max(s.value), sum(s.value), count(*)
+FROM {STAGING_TABLE} s CROSS JOIN (VALUES {", ".join(f"({n})" for n in ROLLUP_STEPS)}) steps(step)
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
+    min = least(integrations_telemetryrollup.min, excluded.min),
+    max = greatest(integrations_telemetryrollup.max, excluded.max),
+    sum = integrations_telemetryrollup.sum + excluded.sum,
+    count = integrations_telemetryrollup.count + excluded.count
+"""
+
+
+def write_samples(rows: list[Row]) -> None:
+    """Store raw sample rows with executemany (SQLite; PostgreSQL uses store_samples)."""
+    columns = ", ".join(SAMPLE_COLUMNS)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {SAMPLE_TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(r[0], r[1], adapt(r[2]), *r[3:]) for r in rows],
+        )
 
 
 def rollup_rows(rows: list[Row]) -> list[tuple]:
@@ -112,25 +157,22 @@ def rollup_rows(rows: list[Row]) -> list[tuple]:
 
 
 def upsert_rollups(rows: list[Row]) -> int:
-    """Fold the rows into the 10 s and 1 min rollups; return how many bucket rows were touched."""
+    """Fold the rows into the 10 s and 1 min rollups in Python (SQLite); rows touched."""
     aggregates = rollup_rows(rows)
     if not aggregates:
         return 0
-    pg = connection.vendor == "postgresql"
-    low, high = ("least", "greatest") if pg else ("min", "max")
     sql = (
         "INSERT INTO integrations_telemetryrollup "
         "(feed_id, step, metric_id, bucket, min, max, sum, count) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET "
-        f"min = {low}(integrations_telemetryrollup.min, excluded.min), "
-        f"max = {high}(integrations_telemetryrollup.max, excluded.max), "
+        "min = min(integrations_telemetryrollup.min, excluded.min), "
+        "max = max(integrations_telemetryrollup.max, excluded.max), "
         "sum = integrations_telemetryrollup.sum + excluded.sum, "
         "count = integrations_telemetryrollup.count + excluded.count"
     )
-    if not pg:
-        adapt = connection.ops.adapt_datetimefield_value
-        aggregates = [(a[0], a[1], a[2], adapt(a[3]), *a[4:]) for a in aggregates]
+    adapt = connection.ops.adapt_datetimefield_value
+    aggregates = [(a[0], a[1], a[2], adapt(a[3]), *a[4:]) for a in aggregates]
     with connection.cursor() as cursor:
         cursor.executemany(sql, aggregates)
     return len(aggregates)

@@ -3,13 +3,13 @@
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .models import ROLE_RANK, Entry, Event, Feed, Membership, Role, live_entries
+from .models import ROLE_RANK, Entry, Event, Feed, Membership, Role, Session, live_entries
 
 
 def is_admin(user) -> bool:
@@ -68,10 +68,17 @@ def event_for_user(user, slug: str, minimum: str = Role.VIEWER) -> Event:
 
 def events_with_counts(user) -> QuerySet[Event]:
     """The home page list: each event with its session, feed and entry counts."""
+
+    # One subquery per count: joining sessions, feeds and entries at once multiplies the
+    # rows (22 sessions x 550 feeds x 300 entries took 19 s on the demo).
+    def count_of(model, **filters):
+        rows = model.objects.filter(event=OuterRef("pk"), **filters).order_by().values("event")
+        return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
     return events_for_user(user).annotate(
-        session_count=Count("sessions", distinct=True),
-        feed_count=Count("feeds", distinct=True),
-        entry_count=Count("entries", filter=Q(entries__deleted_at__isnull=True), distinct=True),
+        session_count=count_of(Session),
+        feed_count=count_of(Feed),
+        entry_count=count_of(Entry, deleted_at__isnull=True),
     )
 
 

@@ -5,6 +5,7 @@ options select, and returns plain data (dicts, lists, strings) that the PDF temp
 Markdown/CSV/JSON exporters and the tests read alike.
 """
 
+import html
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from ..actions import OPEN_STATUSES, carried_over_actions
 from ..models import Entry, Event, Feed, Membership, Report, Stage, live_entries
@@ -36,6 +38,8 @@ NO_DATA = "No data"
 # Charts per learning: enough to show the evidence, few enough to keep pages readable.
 MAX_FEEDS_PER_ENTRY = 2
 MAX_METRICS_PER_FEED = 2
+# Two charts side by side on A4: this size keeps the axis labels at about 6 pt in print.
+CHART_WIDTH, CHART_HEIGHT = 440, 160
 # The metrics operators read first, in that order; others follow by name.
 KEY_METRICS = [
     "recv.packetsLost",
@@ -197,6 +201,7 @@ def entry_row(entry: Entry, event: Event, people: People, *, charts: bool = Fals
         "kind_label": entry.get_kind_display(),
         "body": entry.body,
         "body_html": entry.body_html,
+        "text": html.unescape(strip_tags(entry.body_html)),
         "occurred_at": entry.occurred_at,
         "occurred_local": local_time(entry.occurred_at, event),
         "author": people.name(entry.author, entry.site),
@@ -255,6 +260,8 @@ def chart_svgs_for_entry(entry: Entry) -> list[str]:
                     tz=entry.event.tz,
                     marker=entry.occurred_at,
                     marker_label="entry",
+                    width=CHART_WIDTH,
+                    height=CHART_HEIGHT,
                 )
             )
     return svgs

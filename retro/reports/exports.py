@@ -66,12 +66,15 @@ def actions_csv(content: dict) -> bytes:
     return _csv(rows, ACTION_COLUMNS)
 
 
+DRAWN_ONLY = ("charts", "body_html", "text")  # the PDF's renderings of `body`
+
+
 def to_json(content: dict) -> bytes:
     """Every section as data; charts are left out (they are drawings, not data)."""
 
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("charts", "body_html")}
+            return {k: strip(v) for k, v in value.items() if k not in DRAWN_ONLY}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value

@@ -1,6 +1,7 @@
 """Writes for reports: request one (queued for the slow worker), render it, fail it clearly."""
 
 import contextlib
+import errno
 import logging
 import os
 import resource
@@ -129,6 +130,23 @@ def file_name(report: Report) -> str:
     return f"{report.event.slug}-report-{report.pk}-{report.variant}{table}.{extension}"
 
 
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """A MemoryError, or a library's error caused by one (e.g. the database driver's)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        message = str(exc).lower()
+        if (
+            isinstance(exc, MemoryError)
+            or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM)
+            or "out of memory" in message
+            or "cannot allocate memory" in message
+            or "failed to map segment" in message
+        ):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def fail_report(report_id: int, reason: str) -> None:
     """Mark a report failed with a reason a person can act on."""
     Report.objects.filter(pk=report_id).exclude(state=Report.State.DONE).update(
@@ -158,12 +176,12 @@ def render_report(*, report_id: int) -> Report | None:
         if time.monotonic() - started > SOFT_TIME_LIMIT:
             # Celery's soft limit fired inside the renderer, which caught it and went on.
             raise ReportLimitExceeded(TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))
-    except MemoryError:
-        fail_report(report_id, f"The report exceeded its memory limit ({MEMORY_LIMIT_MB} MB).")
     except ReportLimitExceeded as exc:
         fail_report(report_id, str(exc))
     except Exception as exc:
-        if type(exc).__name__ == "SoftTimeLimitExceeded":
+        if _out_of_memory(exc):
+            fail_report(report_id, f"The report exceeded its memory limit ({MEMORY_LIMIT_MB} MB).")
+        elif type(exc).__name__ == "SoftTimeLimitExceeded":
             fail_report(report_id, TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))
         else:
             log.exception("report %s failed", report_id)
@@ -208,7 +226,10 @@ def _address_space() -> int:
 @contextlib.contextmanager
 def memory_limit(megabytes: int = MEMORY_LIMIT_MB):
     """Let the code inside grow this process's address space by at most `megabytes`
-    (RLIMIT_AS): past it allocations fail with MemoryError instead of swapping the host."""
+    (RLIMIT_AS): past it allocations fail with MemoryError instead of swapping the host.
+    The renderer's libraries are loaded first, so the budget is the render's alone."""
+    from . import pdf  # noqa: F401  (WeasyPrint, Pango, fonts)
+
     try:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = _address_space() + megabytes * 1024 * 1024

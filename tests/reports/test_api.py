@@ -140,3 +140,12 @@ def test_viewer_sees_the_page_without_the_form(viewer_client, event):
     page = viewer_client.get("/events/summit/reports/")
     assert page.status_code == 200
     assert "Make report" not in page.content.decode()
+
+
+def test_the_task_renders_in_process_when_celery_runs_eagerly(lead, event):
+    from retro import tasks
+
+    report = services.request_report(event=event, user=lead, format="json")
+    tasks.render_report.apply(kwargs={"report_id": report.pk})  # as in the embedded mode
+    report.refresh_from_db()
+    assert report.state == Report.State.DONE and report.size > 0

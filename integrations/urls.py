@@ -11,4 +11,6 @@ urlpatterns = [
         name="ingest-key-revoke",
     ),
     path("events/<slug:slug>/ingest/map/", views.map_source, name="ingest-map-source"),
+    path("events/<slug:slug>/anomalies/", views.anomalies_page, name="anomalies-page"),
+    path("events/<slug:slug>/telemetry/<slug:feed>/", views.feed_page, name="feed-page"),
 ]

@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from retro.models import Role
-from retro.selectors import event_for_user
+from retro.selectors import event_for_user, has_role
 
 from . import selectors, services
 
@@ -61,3 +61,70 @@ def map_source(request, slug):
     else:
         messages.success(request, f"{source_id} now maps to {feed.slug}; its data is re-processed.")
     return redirect("ingest-page", slug=event.slug)
+
+
+# --- Feed page, anomalies page, thresholds form (issue 5) -------------------------------
+
+
+@login_required
+def feed_page(request, slug, feed):
+    """A feed's key metrics over a range (whole event by default), entries, anomalies, on air."""
+    from . import feed_page as page
+
+    event = event_for_user(request.user, slug, Role.VIEWER)
+    fd = get_object_or_404(event.feeds.select_related("session"), slug=feed)
+    try:
+        context = page.context(event, fd, request.GET, request.user)
+    except ValidationError as exc:
+        return render(
+            request,
+            "integrations/feed.html",
+            {"event": event, "feed": fd, "errors": exc.message_dict},
+            status=400,
+        )
+    return render(request, "integrations/feed.html", context)
+
+
+@login_required
+def anomalies_page(request, slug):
+    """Every anomaly of the event, unreviewed first; leads dismiss and set thresholds."""
+    from . import anomalies, review
+
+    event = event_for_user(request.user, slug, Role.VIEWER)
+    is_lead = has_role(request.user, event, Role.LEAD)
+    status = 200
+    errors = {}
+    values = anomalies.thresholds_for(event)
+    if request.method == "POST":
+        if not is_lead:
+            raise PermissionDenied("Only leads change thresholds or dismiss anomalies.")
+        try:
+            if request.POST.get("do") == "dismiss":
+                anomaly = get_object_or_404(event.anomalies, pk=request.POST.get("anomaly") or 0)
+                anomalies.dismiss_anomaly(
+                    anomaly=anomaly, actor=request.user, reason=request.POST.get("reason", "")
+                )
+                messages.success(request, "Anomaly dismissed.")
+            else:
+                submitted = {k: request.POST.get(k, "") for k in anomalies.DEFAULTS}
+                values = {**values, **submitted}
+                anomalies.set_thresholds(event=event, actor=request.user, values=submitted)
+                messages.success(request, "Thresholds saved; they apply to data from now on.")
+            return redirect("anomalies-page", slug=event.slug)
+        except ValidationError as exc:
+            errors, status = exc.message_dict, 400
+    items = review.anomalies_for_event(event)
+    items.sort(key=lambda a: (a.reviewed, a.start))
+    thresholds = [
+        {"name": n, "value": values[n], "help": anomalies.HELP[n], "error": errors.get(n, [""])[0]}
+        for n in anomalies.DEFAULTS
+    ]
+    context = {
+        "event": event,
+        "anomalies": items,
+        "unreviewed": sum(1 for a in items if not a.reviewed),
+        "is_lead": is_lead,
+        "thresholds": thresholds,
+        "errors": errors,
+    }
+    return render(request, "integrations/anomalies.html", context, status=status)

@@ -1,0 +1,127 @@
+"""What the feed page shows: key metrics over a range, with entries, anomalies and on-air shading.
+
+Ranges longer than 2 h read rollups (10 s up to a day, 1 min beyond), shorter ones raw samples
+(`selectors.parse_step`); every series is cut to at most MAX_POINTS points before drawing.
+"""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from retro.models import Entry
+
+from . import charts, review, selectors, snapshots
+from .models import Anomaly
+
+MAX_POINTS = 720
+
+
+def _range(event, feed, params) -> tuple[datetime, datetime]:
+    start = selectors.parse_time("start", params.get("start"), event.start)
+    end = selectors.parse_time("end", params.get("end"), event.end)
+    if end <= start:
+        raise ValidationError({"end": "end must be after start."})
+    if end - start > selectors.MAX_RAW_RANGE:
+        raise ValidationError({"end": "The feed page shows at most 31 days."})
+    return start, end
+
+
+def presets(event, feed) -> list[dict]:
+    out = [{"label": "Whole event", "start": event.start, "end": event.end}]
+    session = feed.session
+    if session is not None:
+        day = timezone.localtime(session.scheduled_start, event.tz).replace(
+            hour=8, minute=0, second=0, microsecond=0
+        )
+        out += [
+            {"label": "Session day (12 h)", "start": day, "end": day + timedelta(hours=12)},
+            {
+                "label": "On air ± 30 min",
+                "start": session.scheduled_start - timedelta(minutes=30),
+                "end": session.scheduled_end + timedelta(minutes=30),
+            },
+        ]
+    status = getattr(feed, "telemetry_status", None)
+    if status is not None and status.last_sample_at:
+        last = status.last_sample_at
+        out.append({"label": "Last hour of data", "start": last - timedelta(hours=1), "end": last})
+    for p in out:
+        p["query"] = f"start={snapshots.iso(p['start'])}&end={snapshots.iso(p['end'])}"
+    return out
+
+
+def _points(raw) -> list:
+    return [(datetime.fromisoformat(t) if isinstance(t, str) else t, v) for t, v in raw]
+
+
+def context(event, feed, params, user) -> dict:
+    """Everything templates/integrations/feed.html reads (one query per metric family)."""
+    start, end = _range(event, feed, params)
+    step = selectors.parse_step(params.get("step"), start, end)
+    metrics = snapshots._feed_metrics([feed]).get(feed.pk, [])
+    query = selectors.SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
+    entries = list(
+        Entry.objects.filter(
+            feeds=feed,
+            deleted_at__isnull=True,
+            merged_into__isnull=True,
+            occurred_at__gte=start,
+            occurred_at__lte=end,
+        )
+        .order_by("occurred_at")
+        .only("pk", "kind", "body", "occurred_at")[:500]
+    )
+    anomalies = list(
+        Anomaly.objects.filter(feed=feed, start__lte=end)
+        .filter(Q(end__isnull=True) | Q(end__gte=start))
+        .order_by("start")[:500]
+    )
+    review.annotate_anomalies(event, anomalies)
+    spans = [
+        charts.Span(a.start, a.end, f"{a.get_kind_display()} {a.key}", kind="alert")
+        for a in anomalies
+    ]
+    session = feed.session
+    if session is not None:
+        spans.insert(
+            0, charts.Span(session.scheduled_start, session.scheduled_end, "on air", kind="onair")
+        )
+    spans += [charts.Span(e.occurred_at, e.occurred_at, e.get_kind_display(), kind="entry")
+              for e in entries]
+    tz = event.tz
+    chart_list = []
+    for one in selectors.series(query):
+        points = snapshots.downsample(
+            _points(one["points"]), start, end, one["unit"] in snapshots.PEAK_UNITS
+        )
+        points = points if len(points) <= MAX_POINTS else points[:: len(points) // MAX_POINTS + 1]
+        chart_list.append(
+            charts.line_chart(
+                title=one["metric"],
+                series=[charts.Series(one["metric"], one["unit"], points)],
+                start=start,
+                end=end,
+                tz=tz,
+                spans=spans,
+                width=900,
+                height=180,
+            )
+        )
+    return {
+        "event": event,
+        "feed": feed,
+        "start": start,
+        "end": end,
+        "start_iso": snapshots.iso(start),
+        "end_iso": snapshots.iso(end),
+        "step": step,
+        "charts": chart_list,
+        "entries": entries,
+        "anomalies": anomalies,
+        "presets": presets(event, feed),
+        "chart_left": 58,
+        "chart_plot_width": 900 - 58 - 12,
+        "chart_width": 900,
+    }

@@ -1,0 +1,66 @@
+"""Template tags that put telemetry on other apps' pages through small partials."""
+
+from django import template
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.inclusion_tag("integrations/_tag_entry_charts.html")
+def entry_charts(entry, event):
+    """Per-feed SVG charts of the entry's frozen window (entry page)."""
+    from integrations import snapshots
+
+    return {"entry": entry, "event": event, "groups": snapshots.chart_svgs(entry, tz=event.tz)}
+
+
+@register.simple_tag
+def entry_sparkline(entry, event):
+    """The board's sparkline for an entry with telemetry; one query per page for all entries."""
+    from integrations.models import TelemetrySnapshot
+
+    cache = getattr(event, "_tally_sparklines", None)
+    if cache is None:
+        cache = dict(
+            TelemetrySnapshot.objects.filter(entry__event_id=event.pk, has_data=True).values_list(
+                "entry_id", "sparkline"
+            )
+        )
+        event._tally_sparklines = cache
+    svg = cache.get(entry.pk, "")
+    return mark_safe(svg) if svg else ""  # our own SVG, values escaped
+
+
+@register.inclusion_tag("integrations/_tag_board_anomalies.html", takes_context=True)
+def board_anomalies(context, event):
+    """The board's unreviewed-anomaly count and list, each with 'log a learning about this'."""
+    from integrations import review
+
+    items = review.unreviewed_anomalies(event)
+    return {
+        "event": event,
+        "items": items[:20],
+        "count": len(items),
+        "can_log": context.get("can_log"),
+    }
+
+
+@register.inclusion_tag("integrations/_tag_event_impact.html")
+def event_impact(event):
+    """Impact minutes per output and links to the feeds that report telemetry (event page)."""
+    from integrations import review
+    from integrations.models import FeedTelemetryStatus
+
+    feeds = list(
+        FeedTelemetryStatus.objects.filter(feed__event=event, last_sample_at__isnull=False)
+        .select_related("feed")
+        .order_by("feed__slug")
+    )
+    anomalies = review.anomalies_for_event(event)
+    return {
+        "event": event,
+        "impact": review.impact_minutes(event),
+        "telemetry_feeds": [s.feed for s in feeds],
+        "unreviewed": sum(1 for a in anomalies if not a.reviewed),
+        "anomaly_count": len(anomalies),
+    }

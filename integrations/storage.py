@@ -61,6 +61,9 @@ def ensure_partitions(days: Iterable[date]) -> None:
     """
     if connection.vendor != "postgresql":
         return
+    # Inside an outer transaction (a test, a management command's atomic block) the new
+    # partition may still be rolled back: check every time instead of trusting the cache.
+    durable = not connection.in_atomic_block
     for day in sorted(set(days) - _partitions):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [SAMPLE_TABLE])
@@ -72,7 +75,8 @@ def ensure_partitions(days: Iterable[date]) -> None:
                     "FOR VALUES FROM (%s) TO (%s)",
                     [start, start + timedelta(days=1)],
                 )
-        _partitions.add(day)
+        if durable:
+            _partitions.add(day)
 
 
 def store_samples(rows: list[Row]) -> int:

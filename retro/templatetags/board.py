@@ -8,7 +8,7 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def entry_key(context, entry, event, viewer_role) -> str:
+def entry_key(context, entry, event, viewer_role, part="head") -> str:
     """Everything that changes how _entry.html draws an entry, for its fragment cache: the
     entry's version (bumped by every edit, delete and restore), the viewer's zone, whether
     they may edit it, and the event it is shown in."""
@@ -18,8 +18,9 @@ def entry_key(context, entry, event, viewer_role) -> str:
         viewer_role == "operator" and uid is not None and uid in (entry.author_id, entry.owner_id)
     )
     return ":".join(
-        str(part)
-        for part in (
+        str(bit)
+        for bit in (
+            part,
             entry.pk,
             entry.version,
             timezone.get_current_timezone_name(),

@@ -82,9 +82,24 @@
 
   // --- The entry form ---------------------------------------------------------------
   var queue = null;
+  var pendingList = document.getElementById("pending-list");
   function showQueue(count) {
     queueStatus.dataset.count = count;
     queueStatus.textContent = count ? count + " waiting to send" : "All sent";
+    if (!pendingList || !queue) return;
+    // What this browser still holds: the operator sees the entry, marked as not yet sent.
+    pendingList.innerHTML = "";
+    queue.items().forEach(function (item) {
+      var li = document.createElement("li");
+      li.className = "pending-item kind-" + item.kind;
+      var badge = document.createElement("span");
+      badge.className = "badge kind-badge";
+      badge.textContent = item.kind;
+      li.appendChild(badge);
+      li.appendChild(document.createTextNode(" " + item.body.slice(0, 140) + " — waiting to send"));
+      pendingList.appendChild(li);
+    });
+    pendingList.hidden = !count;
   }
   function showError(message) {
     errorBox.textContent = message;

@@ -271,7 +271,7 @@ REMIND_WITHIN = timedelta(hours=48)
 
 
 def _base_url() -> str:
-    return getattr(settings, "TALLY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return settings.TALLY_BASE_URL
 
 
 def actions_due_soon(now=None):

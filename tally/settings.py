@@ -277,6 +277,7 @@ EMAIL_BACKEND = os.environ.get(
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tally@localhost")
 
 # --- Tally ----------------------------------------------------------------
+TALLY_BASE_URL = os.environ.get("TALLY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 TALLY_DEMO_PASSWORD = os.environ.get("TALLY_DEMO_PASSWORD", "tally-demo-2026")
 TALLY_INGEST_MAX_BYTES = int(os.environ.get("TALLY_INGEST_MAX_BYTES", 8 * 1024 * 1024))
 TALLY_FIREHOSE_MAX_BYTES = int(os.environ.get("TALLY_FIREHOSE_MAX_BYTES", 64 * 1024 * 1024))

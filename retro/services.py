@@ -349,6 +349,8 @@ def edit_entry(*, entry: Entry, editor, version: int, feeds=None, **changes) -> 
     }
     if not diff:
         return entry
+    if "due" in diff:
+        entry.reminded_at = None  # a new due date deserves a new reminder
     entry.version += 1
     entry.updated_at = timezone.now()
     entry.save()

@@ -91,6 +91,7 @@ BOARD_FILTERS = ("kind", "session", "stage", "feed", "site", "author", "q", "sin
 # runs meanwhile cannot see it. Re-reading this much history on every poll catches such
 # late commits; the browser drops what it already has (same id and version).
 CHANGES_OVERLAP = timedelta(seconds=10)
+CHANGES_BATCH = 500
 
 
 def membership_for(user, event: Event) -> Membership | None:
@@ -226,11 +227,17 @@ def entry_changes(event: Event, since: datetime | None, filters: dict[str, str])
         changed = changed.filter(updated_at__gte=since - CHANGES_OVERLAP)
     else:
         changed = changed.filter(updated_at__gte=now - CHANGES_OVERLAP)
-    changed = list(changed.order_by("updated_at").values_list("id", "version")[:500])
-    ids = [pk for pk, _ in changed]
+    changed = list(
+        changed.order_by("updated_at").values_list("id", "version", "updated_at")[:CHANGES_BATCH]
+    )
+    if len(changed) == CHANGES_BATCH:
+        # A board back from a long sleep catches up in steps: the next poll starts at the
+        # last change it got (its overlap window lands exactly there).
+        now = changed[-1][2] + CHANGES_OVERLAP
+    ids = [pk for pk, _, _ in changed]
     shown = list(for_display(event_entries(event, filters).filter(pk__in=ids)))
     shown_ids = {e.pk for e in shown}
-    removed = [{"id": str(pk), "version": v} for pk, v in changed if pk not in shown_ids]
+    removed = [{"id": str(pk), "version": v} for pk, v, _ in changed if pk not in shown_ids]
     return {"cursor": now, "entries": shown, "removed": removed}
 
 

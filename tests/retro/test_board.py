@@ -219,3 +219,18 @@ def test_entry_page_shows_history_and_restores_a_deleted_entry(operator_client, 
 
 def test_unknown_entry_is_404(viewer_client, event):
     assert viewer_client.get(f"/entries/{uuid.uuid4()}/").status_code == 404
+
+
+def test_a_board_back_from_a_long_sleep_catches_up_in_batches(
+    viewer_client, operator, event, monkeypatch
+):
+    from retro import selectors
+
+    monkeypatch.setattr(selectors, "CHANGES_BATCH", 2)
+    cursor = timezone.now().isoformat()
+    logged = [log(event, operator, body=f"n{i}") for i in range(3)]
+    first = viewer_client.get(f"{BOARD}changes/", {"cursor": cursor}).json()
+    assert len(first["entries"]) == 2
+    second = viewer_client.get(f"{BOARD}changes/", {"cursor": first["cursor"]}).json()
+    seen = {e["id"] for e in first["entries"] + second["entries"]}
+    assert seen == {str(e.pk) for e in logged}

@@ -247,14 +247,24 @@ def as_json(snapshot: TelemetrySnapshot | None, content: dict | None = None) -> 
     return {**content, "frozen": False, "frozen_at": None}
 
 
-def chart_svgs(entry, snapshot: TelemetrySnapshot | None = None, tz=None) -> list[dict]:
+def chart_svgs(
+    entry,
+    snapshot: TelemetrySnapshot | None = None,
+    tz=None,
+    *,
+    max_feeds: int | None = None,
+    max_metrics: int | None = None,
+    width: int = 640,
+    height: int = 170,
+) -> list[dict]:
     """[{feed, name, svgs: [svg]}] for an entry's snapshot, its moment marked."""
     snapshot = snapshot or TelemetrySnapshot.objects.filter(entry=entry).first()
     if snapshot is None:
         return []
     tz = tz or entry.event.tz
     out = []
-    for feed in snapshot.feeds:
+    feeds = [f for f in snapshot.feeds if f["series"]] if max_feeds else snapshot.feeds
+    for feed in feeds[:max_feeds]:
         spans = [
             charts.Span(
                 start=datetime.fromisoformat(s["start"]),
@@ -273,8 +283,10 @@ def chart_svgs(entry, snapshot: TelemetrySnapshot | None = None, tz=None) -> lis
                 marker=entry.occurred_at,
                 marker_label="entry",
                 spans=spans,
+                width=width,
+                height=height,
             )
-            for one in feed["series"]
+            for one in feed["series"][:max_metrics]
         ]
         out.append({"feed": feed["feed"], "name": feed.get("name", ""), "svgs": svgs})
     return out

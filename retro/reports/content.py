@@ -236,7 +236,20 @@ def chart_svgs_for_entry(entry: Entry) -> list[str]:
         from integrations import selectors as telemetry
     except ImportError:  # telemetry storage not installed yet
         return []
+    from integrations import snapshots
     from integrations.charts import Series, line_chart
+
+    frozen = snapshots.TelemetrySnapshot.objects.filter(entry=entry).first()
+    if frozen is not None:  # the evidence frozen with the entry (issue 5)
+        groups = snapshots.chart_svgs(
+            entry,
+            frozen,
+            max_feeds=MAX_FEEDS_PER_ENTRY,
+            max_metrics=MAX_METRICS_PER_FEED,
+            width=CHART_WIDTH,
+            height=CHART_HEIGHT,
+        )
+        return [svg for group in groups for svg in group["svgs"]]
 
     start = entry.occurred_at - timedelta(seconds=entry.window_before)
     end = entry.occurred_at + timedelta(seconds=entry.window_after)
@@ -328,13 +341,23 @@ def summary_section(
 
 
 def anomaly_counts(event: Event) -> dict:
-    """Anomalies reviewed vs unreviewed. Wire to the linking issue's anomaly model."""
-    return {"available": False, "reviewed": None, "unreviewed": None}
+    """Anomalies reviewed vs unreviewed (integrations.review)."""
+    from integrations import review
+
+    items = review.anomalies_for_event(event)
+    unreviewed = sum(1 for a in items if not a.reviewed)
+    return {"available": True, "reviewed": len(items) - unreviewed, "unreviewed": unreviewed}
 
 
 def impact_minutes(event: Event) -> dict:
-    """On-air impact minutes per output (feed) kind. Wire to the linking issue's figures."""
-    return {"available": False, "rows": []}
+    """On-air impact minutes per feed, outputs first (integrations.review.impact_minutes)."""
+    from integrations import review
+
+    rows = [
+        {"label": f"{row['feed']}{'' if row['output'] else ' (upstream)'}", **row}
+        for row in review.impact_minutes(event)
+    ]
+    return {"available": True, "rows": rows}
 
 
 def stages_section(event: Event, opts: ReportOptions, entries: list[Entry], people: People) -> dict:
@@ -451,8 +474,20 @@ def runbooks_section(
 def anomalies_section(
     event: Event, opts: ReportOptions, entries: list[Entry], people: People
 ) -> dict:
-    """Anomalies nobody reviewed. Wire to the linking issue's anomaly model."""
-    return {"available": False, "items": []}
+    """Anomalies nobody reviewed (no entry covers them, not dismissed)."""
+    from integrations import review
+
+    items = [
+        {
+            "feed": a.feed_slug,
+            "metric": a.get_kind_display() + (f" ({a.key})" if a.key != "gap" else ""),
+            "start": local_time(a.start, event),
+            "end": local_time(a.end, event) if a.end else "ongoing",
+            "affected": a.affected,
+        }
+        for a in review.unreviewed_anomalies(event)
+    ]
+    return {"available": True, "items": items}
 
 
 def timeline_section(

@@ -322,3 +322,19 @@ def test_thresholds_api_saves_for_leads_with_an_audit_record(event, lead_api, op
     assert operator_api.get(url).json()["gap_seconds"] == 12.5
     log = AuditLog.objects.get(action="thresholds.update")
     assert log.changes == {"gap_seconds": [30.0, 12.5]}
+
+
+def test_the_report_lists_unreviewed_anomalies_and_impact_minutes(event):
+    from retro.reports import content
+
+    loss_on(event, "kn1-contrib-a")
+    assert content.anomaly_counts(event) == {"available": True, "reviewed": 0, "unreviewed": 1}
+    rows = content.impact_minutes(event)["rows"]
+    assert [r["label"] for r in rows] == [
+        "kn1-asl",
+        "kn1-contrib-a (upstream)",
+        "kn1-program (upstream)",
+    ]
+    section = content.anomalies_section(event, None, [], None)
+    assert section["items"][0]["feed"] == "kn1-contrib-a"
+    assert section["items"][0]["metric"].startswith("Packet loss")

@@ -71,7 +71,7 @@ def test_json_export_is_the_same_content_as_data(event, lead, operator):
     assert data["summary"]["totals"] == {"win": 1, "learning": 2, "action": 2}
     assert len(data["timeline"]["rows"]) == 5
     assert data["runbooks"]["runs"] == []
-    assert data["anomalies"]["available"] is False
+    assert data["anomalies"] == {"available": True, "items": []}  # wired to integrations.review
 
 
 def test_export_report_command_writes_the_file_and_a_progress_line(event, lead, operator, tmp_path):

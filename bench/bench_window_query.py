@@ -20,8 +20,10 @@ The data is built in SQL (INSERT ... SELECT generate_series, in time order) into
 table that is indexed afterwards and attached as the day partition (much faster than keeping
 the B-tree during the load; the bulk-built index is a little denser than one grown by
 inserts). A database that already holds the right row count is not rebuilt. Each size runs in
-its own process (Django talks to one database); 20 warm-up then 300 measured queries for a
-random feed and a random 10-minute window, timed around ``series_query`` + ``series``.
+its own process (Django talks to one database); the sizes alternate in 3 rounds of 10 warm-up
+and 100 measured queries (300 per size), each for a random feed and a random 10-minute window,
+timed around ``series_query`` + ``series``, so both sizes see the same load from the rest of
+the shared machine.
 EXPLAIN (ANALYZE, BUFFERS) of one run's SQL is printed for each size.
 """
 
@@ -44,8 +46,9 @@ POINTS = 16_667
 STEP_MS = 2_592  # 12 h / 16,667 points
 METRICS = 20
 SIZES = {"bench_telemetry_1m": 3, "bench_telemetry_100m": 300}
-WARMUP = 20
-RUNS = 300
+WARMUP = 10
+RUNS = 300  # per size, in ROUNDS alternating rounds
+ROUNDS = 3
 HALF_WINDOW = timedelta(minutes=5)
 SLUG = "bench-telemetry"
 
@@ -168,65 +171,65 @@ def explain(feed, center: datetime) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def measure(db_name: str, feeds: int) -> dict:
+def measure(db_name: str, feeds: int, runs: int, seed: int, plan: bool) -> dict:
     """Child process: build (unless present) and time the window query on one database."""
     setup_django(db_name)
     feed_list, metric_ids = fixtures(feeds)
     expected = feeds * METRICS * POINTS
-    count = sample_count()
+    count = sample_count() if seed == 0 else expected  # counted (and built) in the first round
     if count != expected:
         print(f"  {db_name}: {count:,} samples, want {expected:,}: building", flush=True)
         build([f.pk for f in feed_list], metric_ids)
         count = sample_count()
-    else:
-        print(f"  {db_name}: {count:,} samples already there, not rebuilt", flush=True)
-    rng = random.Random(4)
+    rng = random.Random(seed)
     span = timedelta(hours=12) - 2 * HALF_WINDOW
     times, points = [], []
-    for i in range(WARMUP + RUNS):
+    for i in range(WARMUP + runs):
         center = START + HALF_WINDOW + span * rng.random()
         elapsed, n = one_query(rng.choice(feed_list), center)
         if i >= WARMUP:
             times.append(elapsed)
             points.append(n)
-    plan = explain(feed_list[0], START + timedelta(hours=6))
     return {
-        "db": db_name,
         "samples": count,
-        "p50": percentile(times, 50),
-        "p95": percentile(times, 95),
-        "max": max(times),
-        "points": sum(points) / len(points),
-        "plan": plan,
+        "times": times,
+        "points": points,
+        "plan": explain(feed_list[0], START + timedelta(hours=6)) if plan else "",
     }
 
 
 def main() -> int:
     if "--measure" in sys.argv:
-        db_name, feeds = sys.argv[2], int(sys.argv[3])
-        print("RESULT " + json.dumps(measure(db_name, feeds)), flush=True)
+        db_name, feeds, runs, seed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+        result = measure(db_name, feeds, runs, int(seed), plan="--plan" in sys.argv)
+        print("RESULT " + json.dumps(result), flush=True)
         return 0
     if not os.environ.get("DATABASE_URL"):
         from tests.run import choose_services
 
         choose_services(os.environ)
-    results = {}
-    for db_name, feeds in SIZES.items():
-        out = subprocess.run(
-            [sys.executable, __file__, "--measure", db_name, str(feeds)],
-            stdout=subprocess.PIPE,
-            text=True,
-            check=True,
-        ).stdout
-        result = json.loads(out.rsplit("RESULT ", 1)[1])
-        print(out.rsplit("RESULT ", 1)[0], end="")
+    # Sizes alternate in rounds so both see the same load from the rest of the machine.
+    results = {db: {"times": [], "points": []} for db in SIZES}
+    for round_ in range(ROUNDS):
+        for db_name, feeds in SIZES.items():
+            command = [sys.executable, __file__, "--measure", db_name, str(feeds)]
+            command += [str(RUNS // ROUNDS), str(round_)]
+            command += ["--plan"] if round_ == ROUNDS - 1 else []
+            out = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
+            print(out.rsplit("RESULT ", 1)[0], end="")
+            result = json.loads(out.rsplit("RESULT ", 1)[1])
+            results[db_name]["times"] += result["times"]
+            results[db_name]["points"] += result["points"]
+            results[db_name].update(samples=result["samples"], plan=result["plan"])
+    for db_name, r in results.items():
+        r["p95"], r["p50"] = percentile(r["times"], 95), percentile(r["times"], 50)
         print(
-            f"{result['samples']:,} samples: p95 {result['p95']:.1f} ms, p50 {result['p50']:.1f}"
-            f" ms, max {result['max']:.1f} ms, {result['points']:.0f} points per query, {RUNS} runs"
+            f"{db_name}: {r['samples']:,} samples: p95 {r['p95']:.1f} ms, p50 {r['p50']:.1f} ms, "
+            f"max {max(r['times']):.1f} ms, {sum(r['points']) / len(r['points']):.0f} points per "
+            f"query, {len(r['times'])} runs"
         )
-        print("plan:\n  " + result["plan"].replace("\n", "\n  "))
-        results[feeds] = result
-    small, big = results[3], results[300]
+        print("  plan:\n    " + r["plan"].replace("\n", "\n    "))
+    small, big = results["bench_telemetry_1m"], results["bench_telemetry_100m"]
     ok = big["p95"] <= 50 and big["p95"] <= 2 * small["p95"]
     report(
         "window query p95 at 100 M samples",

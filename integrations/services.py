@@ -21,7 +21,7 @@ from retro import services as retro_services
 from retro.models import Event, Feed
 
 from . import anomalies, storage
-from .formats import FormatError, ParseResult, parse
+from .formats import FormatError, ParseResult, check, parse
 from .formats.base import Alert, Sample
 from .models import (
     FeedTelemetryStatus,
@@ -126,8 +126,9 @@ def _parse_options(fmt: str, options: dict, received_at: datetime) -> dict:
 def validate_payload(*, fmt: str, body: bytes, options: dict, received_at: datetime) -> None:
     """Raise FormatError when the whole payload cannot be parsed (checked before storing).
 
-    Firehose bodies (up to 64 MiB) are only checked for their envelope here; the datapoints are
-    parsed once, by the worker, so the request path stays fast.
+    Firehose bodies (up to 64 MiB) are only checked for their envelope here, and SRT JSON lines
+    only decoded (formats.check); the samples are built once, by the worker, so the request
+    path stays fast for big batches.
     """
     if fmt == "firehose":
         from .formats.cloudwatch import _load_body
@@ -136,7 +137,7 @@ def validate_payload(*, fmt: str, body: bytes, options: dict, received_at: datet
         if not isinstance(body_obj.get("records"), list):
             raise FormatError("missing 'records' list", line=1, field="records")
         return
-    parse(fmt, body, **_parse_options(fmt, options, received_at))
+    check(fmt, body, **_parse_options(fmt, options, received_at))
 
 
 def ingest_batch(

@@ -21,7 +21,7 @@ SAMPLE_TABLE = "integrations_telemetrysample"
 STAGING_TABLE = "integrations_sample_staging"  # per-session temp table, PostgreSQL only
 SAMPLE_COLUMNS = ("feed_id", "metric_id", "time", "value", "min", "max", "sum", "count")
 COPY_TYPES = ("int8", "int2", "timestamptz", "float8", "float8", "float8", "float8", "float8")
-ROLLUP_STEPS = (10, 60)
+ROLLUP_STEPS = (10, 60)  # PostgreSQL: spelled out in _ROLLUP_FROM_STAGING
 
 # One sample row: (feed_id, metric_id, time, value, min, max, sum, count)
 Row = tuple[int, int, datetime, float, float | None, float | None, float | None, float | None]
@@ -110,13 +110,24 @@ def store_samples(rows: list[Row]) -> int:
         return cursor.rowcount
 
 
+# 10 s buckets from the staged rows, 1 min buckets from those (exact: 60 is a multiple of 10 and
+# both are aligned on the epoch), so only the 10 s aggregation reads every row.
 _ROLLUP_FROM_STAGING = f"""
+WITH ten AS (
+    SELECT feed_id, metric_id,
+           date_bin(interval '10 seconds', time, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+           min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS count
+    FROM {STAGING_TABLE} GROUP BY 1, 2, 3
+)
 INSERT INTO integrations_telemetryrollup (feed_id, step, metric_id, bucket, min, max, sum, count)
-SELECT s.feed_id, steps.step, s.metric_id,
-       date_bin(steps.step * interval '1 second', s.time, timestamptz '1970-01-01 00:00:00+00'),
-       min(s.value), max(s.value), sum(s.value), count(*)
-FROM {STAGING_TABLE} s CROSS JOIN (VALUES {", ".join(f"({n})" for n in ROLLUP_STEPS)}) steps(step)
-GROUP BY 1, 2, 3, 4
+SELECT * FROM (
+    SELECT feed_id, 10, metric_id, bucket, min, max, sum, count FROM ten
+    UNION ALL
+    SELECT feed_id, 60, metric_id,
+           date_bin(interval '60 seconds', bucket, timestamptz '1970-01-01 00:00:00+00'),
+           min(min), max(max), sum(sum), sum(count)
+    FROM ten GROUP BY 1, 3, 4
+) buckets
 ORDER BY 1, 2, 3, 4
 ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
     min = least(integrations_telemetryrollup.min, excluded.min),

@@ -25,6 +25,7 @@ __all__ = [
     "ParseResult",
     "Rejected",
     "Sample",
+    "check",
     "metric_info",
     "parse",
 ]
@@ -101,6 +102,22 @@ def parse(fmt: str, data: bytes | str, **options: Any) -> ParseResult:
         raise TypeError(f"unknown parse options: {sorted(unknown)}")
     accepted = _ACCEPTS[fmt]
     return parser(data, **{name: value for name, value in options.items() if name in accepted})
+
+
+# Formats with a cheaper whole-payload check than a full parse (same FormatErrors).
+CHECKERS: dict[str, Callable[[bytes | str], None]] = {"srt-json": srt.check_json}
+
+
+def check(fmt: str, data: bytes | str, **options: Any) -> None:
+    """Raise the FormatError ``parse`` would raise for this payload as a whole, if any.
+
+    Uses the format's checker when it has one (no samples built), else a full parse.
+    """
+    checker = CHECKERS.get(fmt)
+    if checker is None:
+        parse(fmt, data, **options)
+    else:
+        checker(data)
 
 
 def metric_info(metric: str) -> tuple[str, str] | None:

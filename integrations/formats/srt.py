@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from math import isfinite
 
 from .base import (
     FormatError,
@@ -195,9 +196,19 @@ class _Collector:
     def _json_group(self, number: int, group: str, fields: dict) -> list[tuple[FieldInfo, float]]:
         """Collect the valid numeric fields of one JSON group."""
         kept = []
+        known = self._fields
         for key, raw in fields.items():
-            info = self.field(group, key)
-            if info is None:
+            info = known.get((group, key)) or self.field(group, key)
+            # Fast path for the usual case (a known field, a finite int/float, not a negative
+            # counter); anything else goes through the checks below, which say why.
+            kind = type(raw)
+            if (
+                info is not None
+                and (kind is int or (kind is float and isfinite(raw)))
+                and not (info[2] and raw < 0)
+            ):
+                kept.append((info, float(raw)))
+            elif info is None:
                 self.reject(number, f"{group}.{key}"[:100], "field name is not a metric name")
             elif (reason := number_reason(raw)) is not None:
                 self.reject(number, info[0], reason)
@@ -229,6 +240,22 @@ def parse_json(
         if line and not line.isspace():
             collector.add_json(load_json(line, line_offset=number - 1), number)
     return collector.result()
+
+
+def check_json(data: bytes | str) -> None:
+    """Raise the FormatError ``parse_json`` would raise, without building samples.
+
+    For the request path: a big batch is checked here (JSON decoding only) and parsed once, by
+    the worker. Per-record problems are not errors, so they are not looked at.
+    """
+    text = decode_text(data)
+    if text.lstrip().startswith("["):
+        if not isinstance(load_json(text), list):
+            raise FormatError("expected a JSON array of records", line=1)
+        return
+    for number, line in enumerate(text.split("\n"), 1):
+        if line and not line.isspace():
+            load_json(line, line_offset=number - 1)
 
 
 def parse_csv(

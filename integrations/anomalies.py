@@ -8,7 +8,8 @@ kind and key (metric or alarm id) closer than `merge_seconds` merge into one ano
 
 A sample speaks for the interval before it (SRT counters are per interval), so a run of
 breaching samples t1..tn becomes the anomaly [t1 - spacing, tn], spacing being the feed's
-typical sample spacing in the batch.
+typical sample spacing in the batch; CloudWatch datapoints are stamped with the start of their
+period, so theirs is [t1, tn + spacing].
 """
 
 import itertools
@@ -64,6 +65,7 @@ RISING: dict[str, tuple[str, str]] = {"encoder.drop_frames": (K.DROPPED_FRAMES, 
 BITRATES = ("recv.mbitRate", "encoder.bitrate", "mediaconnect.SourceBitRate", "medialive.NetworkIn")
 SRT_LOSS = ("recv.packetsLost", "recv.packets")
 MIN_SPACING, MAX_SPACING = 1.0, 60.0
+CLOUDWATCH = ("mediaconnect.", "medialive.", "mediapackage.")
 BITRATE_LOOKBACK = timedelta(minutes=15)
 
 
@@ -205,14 +207,18 @@ def _runs(points: list[tuple[datetime, float]], merge_s: float, spacing: float) 
 
 
 def _to_breaches(points, kind, key, unit, spacing, limits, *, worst=max, detail=None):
+    # CloudWatch stamps a datapoint with the start of its period; the gear's own stats (SRT,
+    # ffmpeg) with its end.
+    forward = key.startswith(CLOUDWATCH)
+    step = timedelta(seconds=spacing)
     out = []
     for run in _runs(points, limits["merge_seconds"], spacing):
         out.append(
             Breach(
                 kind=kind,
                 key=key,
-                start=run[0][0] - timedelta(seconds=spacing),
-                end=run[-1][0],
+                start=run[0][0] if forward else run[0][0] - step,
+                end=run[-1][0] + step if forward else run[-1][0],
                 peak=worst(v for _, v in run),
                 unit=unit,
                 detail=detail or {},

@@ -59,6 +59,36 @@ _INCIDENT_SPECS = [
 ]
 
 
+# Trouble no demo entry talks about: it stays as unreviewed anomalies on the demo board.
+_UNLOGGED_SPECS = [
+    (
+        "asl-venue-return",
+        "packet_loss_burst",
+        "kn1",
+        timedelta(minutes=63),
+        timedelta(minutes=64, seconds=30),
+        "Short packet-loss burst on the ASL venue return (nobody logged it).",
+    ),
+    (
+        "kn2-contrib-a",
+        "unrecovered_loss",
+        "kn2",
+        timedelta(minutes=45),
+        timedelta(minutes=46),
+        "Unrecovered packets on contribution A for a minute (nobody logged it).",
+    ),
+]
+
+
+def _bursts(feed: str, on_air) -> list[tuple]:
+    """(start, end, mode) of the loss the demo injects into a feed's SRT stats."""
+    return [
+        (on_air + a, on_air + b, "drop" if kind == "unrecovered_loss" else "loss")
+        for f, kind, _, a, b, _ in _INCIDENT_SPECS + _UNLOGGED_SPECS
+        if f == feed and kind in ("packet_loss_burst", "unrecovered_loss")
+    ]
+
+
 def incidents(event: Event | None = None) -> list[dict]:
     """Incident windows with absolute times for the demo event as loaded."""
     event = event or Event.objects.filter(slug=DEMO_SLUG).first()
@@ -135,9 +165,8 @@ def load_telemetry(out=None) -> None:
 def _srt_payloads(feed, start, end, on_air, rng):
     """srt-live-transmit -pf:json records (receiver side), posted in 10-minute batches."""
     restart = feed == "kn1-contrib-b"
-    burst = feed == "kn2-contrib-b"
+    bursts = _bursts(feed, on_air)
     gap = (on_air + timedelta(minutes=41, seconds=10), on_air + timedelta(minutes=41, seconds=50))
-    loss = (on_air + timedelta(minutes=22), on_air + timedelta(minutes=28))
     sid, connected = 579694407 + sum(map(ord, feed)), start
     restarted = False
     records, payloads = [], []
@@ -148,8 +177,8 @@ def _srt_payloads(feed, start, end, on_air, rng):
             continue
         if restart and moment >= gap[1] and not restarted:
             sid, connected, restarted = sid + 1, moment, True  # a new socket after the restart
-        in_burst = burst and loss[0] <= moment < loss[1]
-        records.append(_srt_record(sid, moment, connected, in_burst, rng))
+        mode = next((m for a, b, m in bursts if a <= moment < b), None)
+        records.append(_srt_record(sid, moment, connected, mode, rng))
         if len(records) == BATCH_RECORDS:
             payloads.append(("srt-json", feed, "\n".join(records).encode() + b"\n", {}))
             records = []
@@ -159,9 +188,12 @@ def _srt_payloads(feed, start, end, on_air, rng):
     return payloads
 
 
-def _srt_record(sid, moment, connected, in_burst, rng) -> str:
+def _srt_record(sid, moment, connected, mode, rng) -> str:
+    in_burst = mode == "loss"
     packets = int(STEP * 150 + rng.randint(-20, 20))
     lost = rng.randint(60, 180) if in_burst else (1 if rng.random() < 0.02 else 0)
+    if mode == "drop":
+        lost = rng.randint(20, 40)
     retrans = lost + (rng.randint(5, 30) if in_burst else 0)
     rtt = (165 if in_burst else 70) + rng.uniform(-4, 4)
     rate = 1.58 + rng.uniform(-0.03, 0.03)
@@ -175,7 +207,9 @@ def _srt_record(sid, moment, connected, in_burst, rng) -> str:
             "packets": packets,
             "packetsUnique": packets,
             "packetsLost": lost,
-            "packetsDropped": max(0, lost - retrans + 2) if in_burst else 0,
+            "packetsDropped": rng.randint(3, 12)
+            if mode == "drop"
+            else (max(0, lost - retrans + 2) if in_burst else 0),
             "packetsRetransmitted": retrans,
             "packetsBelated": 0,
             "bytes": packets * 1360,

@@ -1,0 +1,484 @@
+"""Every bad input Tally must refuse, listed in one place.
+
+Each case sends one bad request through the real API and expects a clear 4xx with a JSON
+error, and nothing stored: the row counts of every table that could have been written
+are the same before and after.
+"""
+
+import gzip
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from rest_framework.test import APIClient
+
+from integrations import services as ingest_services
+from retro import services
+from runbooks import services as runbook_services
+
+WATCHED = [
+    "retro.Entry",
+    "retro.EntryRevision",
+    "retro.Feed",
+    "retro.Event",
+    "retro.Report",
+    "integrations.IngestBatch",
+    "integrations.TelemetryRollup",
+    "runbooks.Runbook",
+    "runbooks.RunbookRevision",
+    "runbooks.RunStep",
+]
+
+
+@dataclass
+class Case:
+    """One bad request: who sends it, what, and the status expected."""
+
+    name: str
+    method: str
+    url: str
+    body: object = None
+    status: int = 400
+    who: str = "operator"
+    content_type: str = "application/json"
+    headers: dict = field(default_factory=dict)
+    mentions: str = ""  # a word the error must contain (the field or the problem)
+
+
+@pytest.fixture
+def world(event, operator, lead, viewer, outsider):
+    """An entry, a runbook with a finished run, and an ingest key to aim bad input at."""
+    entry, _ = services.log_entry(
+        event=event,
+        author=operator,
+        kind="learning",
+        body="loss on ASL return",
+        occurred_at=event.start + timedelta(hours=3),
+    )
+    services.edit_entry(entry=entry, editor=operator, version=1, body="loss on the ASL return")
+    runbook = runbook_services.create_runbook(
+        title="Failover", stage="contribution", author=lead, body="# Path B\n- [ ] switch to B\n"
+    )
+    run = runbook_services.start_run(runbook=runbook, event=event, started_by=operator)
+    runbook_services.finish_run(run=run, actor=operator)
+    _, key = ingest_services.create_ingest_key(event=event, name="firehose", actor=lead)
+    return {"entry": entry, "runbook": runbook, "run": run, "key": key}
+
+
+def entry(event, **overrides):
+    body = {
+        "id": str(uuid.uuid4()),
+        "kind": "learning",
+        "body": "SRT latency too low",
+        "occurred_at": (event.start + timedelta(hours=2)).isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+def deep_json(depth: int) -> bytes:
+    return ("[" * depth + "]" * depth).encode()
+
+
+def cases(event, world) -> list[Case]:
+    e = f"/api/v1/events/{event.slug}"
+    entry_url = f"/api/v1/entries/{world['entry'].pk}/"
+    srt = f"/api/v1/ingest/srt/{event.slug}/kn1-contrib-a/"
+    firehose_headers = {
+        "HTTP_X_AMZ_FIREHOSE_ACCESS_KEY": world["key"],
+        "HTTP_X_AMZ_FIREHOSE_REQUEST_ID": str(uuid.uuid4()),
+    }
+    rb = f"/api/v1/runbooks/{world['runbook'].slug}"
+    later = (event.end + timedelta(days=3)).isoformat()
+    return [
+        Case("empty body", "post", f"{e}/entries/", entry(event, body="   "), mentions="body"),
+        Case(
+            "body over 20,000 characters",
+            "post",
+            f"{e}/entries/",
+            entry(event, body="x" * 20_001),
+            mentions="body",
+        ),
+        Case(
+            "NUL character", "post", f"{e}/entries/", entry(event, body="a\x00b"), mentions="body"
+        ),
+        Case("unknown kind", "post", f"{e}/entries/", entry(event, kind="rant"), mentions="kind"),
+        Case(
+            "time without zone",
+            "post",
+            f"{e}/entries/",
+            entry(event, occurred_at="2026-11-23T18:00:00"),
+            mentions="occurred_at",
+        ),
+        Case(
+            "unparseable time",
+            "post",
+            f"{e}/entries/",
+            entry(event, occurred_at="yesterday-ish"),
+            mentions="occurred_at",
+        ),
+        Case(
+            "more than 2 days outside the event",
+            "post",
+            f"{e}/entries/",
+            entry(event, occurred_at=later),
+            mentions="occurred_at",
+        ),
+        Case(
+            "feed of another event",
+            "post",
+            f"{e}/entries/",
+            entry(event, feeds=["x-feed"]),
+            mentions="feeds",
+        ),
+        Case(
+            "session of another event",
+            "post",
+            f"{e}/entries/",
+            entry(event, session="t1"),
+            mentions="session",
+        ),
+        Case(
+            "owner not a member",
+            "post",
+            f"{e}/entries/",
+            entry(event, kind="action", owner="outsider1"),
+            mentions="owner",
+        ),
+        Case(
+            "due date in the past",
+            "post",
+            f"{e}/entries/",
+            entry(event, kind="action", due="2020-01-01"),
+            mentions="due",
+        ),
+        Case(
+            "action fields on a win",
+            "post",
+            f"{e}/entries/",
+            entry(event, kind="win", status="open"),
+            mentions="status",
+        ),
+        Case(
+            "not JSON", "post", f"{e}/entries/", "{kind: learning", content_type="application/json"
+        ),
+        Case("viewer may not log", "post", f"{e}/entries/", entry(event), status=403, who="viewer"),
+        Case(
+            "outsider sees nothing",
+            "post",
+            f"{e}/entries/",
+            entry(event),
+            status=404,
+            who="outsider",
+        ),
+        Case("anonymous", "post", f"{e}/entries/", entry(event), status=401, who="anonymous"),
+        Case(
+            "stale version",
+            "patch",
+            entry_url,
+            {"version": 1, "body": "overwrite"},
+            status=409,
+            who="lead",
+            mentions="version",
+        ),
+        Case(
+            "patch without version",
+            "patch",
+            entry_url,
+            {"body": "overwrite"},
+            who="lead",
+            mentions="version",
+        ),
+        Case(
+            "feed derived from itself",
+            "patch",
+            f"{e}/feeds/kn1-program/",
+            {"derived_from": "kn1-program"},
+            who="lead",
+            mentions="derived_from",
+        ),
+        Case(
+            "feed loop",
+            "patch",
+            f"{e}/feeds/kn1-contrib-a/",
+            {"derived_from": "kn1-asl"},
+            who="lead",
+            mentions="derived_from",
+        ),
+        Case(
+            "source ids not a list",
+            "patch",
+            f"{e}/feeds/kn1-program/",
+            {"source_ids": "ch-1:0"},
+            who="lead",
+            mentions="source_ids",
+        ),
+        Case(
+            "unknown event in ingest URL",
+            "post",
+            "/api/v1/ingest/srt/nope/kn1-contrib-a/",
+            "{}",
+            status=404,
+        ),
+        Case(
+            "unknown feed in ingest URL",
+            "post",
+            f"/api/v1/ingest/srt/{event.slug}/nope/",
+            "{}",
+            status=404,
+        ),
+        Case(
+            "SRT stats that are not JSON", "post", srt, '{"sid": 1, "timepoint": ', mentions="line"
+        ),
+        Case("JSON nested thousands deep", "post", srt, deep_json(5000).decode()),
+        Case(
+            "SRT CSV with a missing column",
+            "post",
+            srt,
+            "Timepoint,Time,SocketID\n2026-11-26T02:43:37.348720+0000,1069\n",
+            content_type="text/csv",
+            mentions="line",
+        ),
+        Case(
+            "truncated gzip",
+            "post",
+            srt,
+            gzip.compress(b'{"sid": 1}\n' * 50)[:-12],
+            headers={"HTTP_CONTENT_ENCODING": "gzip"},
+        ),
+        Case(
+            "gzip bomb past the limit",
+            "post",
+            srt,
+            gzip.compress(b" " * (9 * 1024 * 1024)),
+            status=413,
+            headers={"HTTP_CONTENT_ENCODING": "gzip"},
+        ),
+        Case(
+            "Firehose without key",
+            "post",
+            "/api/v1/ingest/firehose/",
+            {"requestId": "r", "timestamp": 1, "records": []},
+            status=401,
+            who="anonymous",
+        ),
+        Case(
+            "Firehose with a wrong key",
+            "post",
+            "/api/v1/ingest/firehose/",
+            {"requestId": "r", "timestamp": 1, "records": []},
+            status=401,
+            who="anonymous",
+            headers={"HTTP_X_AMZ_FIREHOSE_ACCESS_KEY": "wrong"},
+        ),
+        Case(
+            "Firehose body that is not JSON",
+            "post",
+            "/api/v1/ingest/firehose/",
+            '{"requestId": "r", "records": [',
+            who="anonymous",
+            headers=firehose_headers,
+            mentions="errorMessage",
+        ),
+        Case(
+            "telemetry: unknown metric",
+            "get",
+            f"{e}/feeds/kn1-contrib-a/telemetry/?metric=no.such&start=2026-11-23T15:00:00Z&end=2026-11-23T16:00:00Z",
+            mentions="metric",
+        ),
+        Case(
+            "telemetry: non-ISO time",
+            "get",
+            f"{e}/feeds/kn1-contrib-a/telemetry/?start=monday&end=2026-11-23T16:00:00Z",
+            mentions="start",
+        ),
+        Case(
+            "telemetry: 40 days at raw step",
+            "get",
+            f"{e}/feeds/kn1-contrib-a/telemetry/?start=2026-10-01T00:00:00Z&end=2026-11-10T00:00:00Z&step=raw",
+            mentions="step",
+        ),
+        Case(
+            "thresholds negative",
+            "patch",
+            f"{e}/anomaly-thresholds/",
+            {"packet_loss_percent": -1},
+            who="lead",
+        ),
+        Case(
+            "thresholds not numbers",
+            "patch",
+            f"{e}/anomaly-thresholds/",
+            {"packet_loss_percent": "lots"},
+            who="lead",
+        ),
+        Case(
+            "runbook slug clash",
+            "post",
+            "/api/v1/runbooks/",
+            {
+                "title": "Failover",
+                "slug": world["runbook"].slug,
+                "stage": "contribution",
+                "body": "- [ ] x",
+            },
+            who="lead",
+            mentions="slug",
+        ),
+        Case(
+            "runbook unknown stage",
+            "post",
+            "/api/v1/runbooks/",
+            {"title": "New", "stage": "teleport", "body": "- [ ] x"},
+            who="lead",
+            mentions="stage",
+        ),
+        Case(
+            "runbook stale base revision",
+            "put",
+            f"{rb}/",
+            {"body": "- [ ] y", "base_revision": 0, "summary": "x"},
+            status=409,
+            who="lead",
+        ),
+        Case(
+            "step that does not exist",
+            "post",
+            f"/api/v1/runs/{world['run'].pk}/steps/99/",
+            {"state": "done"},
+            status=404,
+        ),
+        Case(
+            "step of a finished run",
+            "post",
+            f"/api/v1/runs/{world['run'].pk}/steps/1/",
+            {"state": "done"},
+            status=409,
+        ),
+        Case(
+            "search query over 500 characters",
+            "get",
+            "/api/v1/search/?q=" + "s" * 501,
+            mentions="q",
+        ),
+        Case(
+            "report: unknown format",
+            "post",
+            f"{e}/reports/",
+            {"format": "docx"},
+            who="lead",
+            mentions="docx",
+        ),
+        Case(
+            "report: unknown variant",
+            "post",
+            f"{e}/reports/",
+            {"format": "pdf", "variant": "public"},
+            who="lead",
+            mentions="public",
+        ),
+        Case(
+            "report: unknown section",
+            "post",
+            f"{e}/reports/",
+            {"format": "pdf", "sections": ["gossip"]},
+            who="lead",
+            mentions="gossip",
+        ),
+        Case(
+            "report: external variant by a viewer",
+            "post",
+            f"{e}/reports/",
+            {"format": "pdf", "variant": "external"},
+            status=403,
+            who="viewer",
+        ),
+        Case(
+            "report of an unknown event",
+            "post",
+            "/api/v1/events/nope/reports/",
+            {"format": "pdf"},
+            status=404,
+            who="lead",
+        ),
+    ]
+
+
+def counts():
+    return {name: apps.get_model(name).objects.count() for name in WATCHED}
+
+
+def client_for(request, who):
+    if who == "anonymous":
+        return APIClient()
+    client = APIClient()
+    client.force_authenticate(request.getfixturevalue(who))
+    return client
+
+
+def send(client, case: Case):
+    body = case.body
+    if case.content_type == "application/json" and not isinstance(body, str | bytes | None):
+        body = json.dumps(body)
+    method = getattr(client, case.method)
+    if case.method == "get":
+        return method(case.url, **case.headers)
+    return method(case.url, data=body, content_type=case.content_type, **case.headers)
+
+
+def test_every_bad_input_is_refused_clearly_and_stores_nothing(request, event, other_event, world):
+    from retro.models import Feed, Session
+
+    Feed.objects.create(event=other_event, slug="x-feed", name="X", stage="handoff")
+    Session.objects.create(
+        event=other_event,
+        slug="t1",
+        title="T",
+        day=other_event.start.date(),
+        scheduled_start=other_event.start,
+        scheduled_end=other_event.start + timedelta(hours=1),
+    )
+    all_cases = cases(event, world)
+    assert len(all_cases) >= 30
+    failures = []
+    for case in all_cases:
+        before = counts()
+        response = send(client_for(request, case.who), case)
+        problems = []
+        if response.status_code != case.status:
+            problems.append(f"status {response.status_code}, expected {case.status}")
+        if not response["Content-Type"].startswith("application/json"):
+            problems.append(f"content type {response['Content-Type']}")
+        else:
+            text = json.dumps(response.json())
+            if case.mentions and case.mentions not in text:
+                problems.append(f"error does not mention {case.mentions!r}: {text[:200]}")
+        if counts() != before:
+            problems.append(f"something was stored: {before} -> {counts()}")
+        if problems:
+            failures.append(f"{case.name}: " + "; ".join(problems))
+    assert not failures, "\n".join(failures)
+    print(f"bad inputs tried: {len(all_cases)}")
+
+
+def test_firehose_record_that_is_not_base64_is_quarantined_with_its_reason(event, world):
+    """Firehose retries anything but 200; a bad record is kept, quarantined and shown."""
+    from integrations.models import IngestBatch
+
+    client = APIClient()
+    response = client.post(
+        "/api/v1/ingest/firehose/",
+        data=json.dumps({"requestId": "r1", "timestamp": 1, "records": [{"data": "%%%"}]}),
+        content_type="application/json",
+        HTTP_X_AMZ_FIREHOSE_ACCESS_KEY=world["key"],
+        HTTP_X_AMZ_FIREHOSE_REQUEST_ID="r1",
+    )
+    assert response.status_code == 200
+    batch = IngestBatch.objects.get()
+    ingest_services.process_batch(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.state == "quarantined"
+    assert "record 1" in batch.error and "data" in batch.error

@@ -10,6 +10,7 @@ import hmac
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,6 +44,7 @@ FORMATS = (
 KEY_PREFIX = "tik_"
 MAX_REJECTED_KEPT = 500
 NO_SOURCE = "(no source id)"
+_TIME = attrgetter("time")
 
 
 def max_attempts() -> int:
@@ -214,6 +216,9 @@ class _FeedMap:
 
 def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
     """Split samples and alerts into per-feed lists and unmapped per-source lists."""
+    if batch.feed_id and only_sources is None:  # the URL named the feed: all of it goes there
+        samples = {batch.feed_id: result.samples} if result.samples else {}
+        return samples, {batch.feed_id: result.alerts} if result.alerts else {}, {}
     mapped_samples: dict[int, list[Sample]] = defaultdict(list)
     mapped_alerts: dict[int, list[Alert]] = defaultdict(list)
     unmapped: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -234,17 +239,24 @@ def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
 
 
 def _rows(samples_by_feed: dict[int, list[Sample]]) -> list[storage.Row]:
-    units = {}
-    for samples in samples_by_feed.values():
-        for s in samples:
-            units.setdefault(s.metric, s.unit)
+    """COPY rows (feed, metric id, time, value, min, max, sum, count); one pass per batch."""
+    units = {  # reversed: the first unit reported for a metric wins
+        metric: unit
+        for samples in reversed(list(samples_by_feed.values()))
+        for _, metric, _, _, unit, _, _ in reversed(samples)
+    }
     ids = storage.metric_ids(units)
-    rows = []
-    for feed_id, samples in samples_by_feed.items():
-        for s in samples:
-            stats = s.stats or (None, None, None, None)
-            rows.append((feed_id, ids[s.metric], s.time, s.value, *stats))
-    return rows
+    no_stats = (None, None, None, None)
+    return [
+        (feed_id, ids[metric], moment, value, *(stats or no_stats))
+        for feed_id, samples in samples_by_feed.items()
+        for _, metric, moment, value, _, _, stats in samples
+    ]
+
+
+def _days(samples: list[Sample]) -> set:
+    """The UTC days the samples fall on (for their partitions)."""
+    return {moment.astimezone(UTC).date() for moment in set(map(_TIME, samples))}
 
 
 def _store_alerts(batch: IngestBatch, alerts_by_feed: dict[int, list[Alert]]) -> int:
@@ -337,7 +349,7 @@ def process_batch(*, batch_id: int) -> IngestBatch | None:
             result = _parse_batch(batch)
         except FormatError as err:
             return _finish_unparseable(batch_id, err)
-        storage.ensure_partitions({s.time.astimezone(UTC).date() for s in result.samples})
+        storage.ensure_partitions(_days(result.samples))
         with transaction.atomic():
             batch = (
                 IngestBatch.objects.select_for_update(skip_locked=True)
@@ -467,7 +479,7 @@ def _reprocess_one(batch_id: int, source_id: str) -> int:
     if batch is None or source_id not in batch.unmapped:
         return 0
     result = _parse_batch(batch)
-    storage.ensure_partitions({s.time.astimezone(UTC).date() for s in result.samples})
+    storage.ensure_partitions(_days(result.samples))
     with transaction.atomic():
         batch = IngestBatch.objects.select_for_update().get(pk=batch_id)
         if source_id not in batch.unmapped:

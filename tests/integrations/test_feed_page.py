@@ -1,0 +1,171 @@
+"""The feed page, the anomalies page with its thresholds form, and telemetry on board and event."""
+
+from datetime import timedelta
+
+import pytest
+
+from integrations import tasks
+from integrations.models import Anomaly
+from retro import services as retro_services
+from retro.models import AuditLog, Feed
+
+from .telemetry_factory import ingest, srt_lines
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loss(event):
+    """Ten minutes of stats on kn1-contrib-a from air time, a loss burst at minute 5."""
+    feed = event.feeds.get(slug="kn1-contrib-a")
+    start = event.sessions.get(slug="kn1").scheduled_start
+    ingest(
+        event,
+        "srt-json",
+        srt_lines(start, 600, lost=lambda t: 40 if 300 <= t < 310 else 0),
+        feed=feed,
+    )
+    return feed, start
+
+
+def test_the_feed_page_draws_key_metrics_with_on_air_anomalies_and_entries(
+    event, operator, viewer_client, loss
+):
+    feed, start = loss
+    retro_services.log_entry(
+        event=event,
+        author=operator,
+        kind="learning",
+        body="Loss seen on A",
+        feeds=[feed],
+        occurred_at=start + timedelta(minutes=5),
+    )
+    page = viewer_client.get("/events/summit/telemetry/kn1-contrib-a/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('class="chart"') >= 5  # bitrate, loss, dropped, retransmitted, rtt
+    assert "1m rollups" in html  # the whole event (4 days) reads 1 min rollups
+    assert 'class="span span-onair"' in html and 'class="span span-entry"' in html
+    assert "Packet loss" in html and "Loss seen on A" in html
+    assert "Whole event" in html and "On air ± 30 min" in html
+
+
+def test_zooming_in_reads_raw_samples(viewer_client, loss):
+    _, start = loss
+    page = viewer_client.get(
+        "/events/summit/telemetry/kn1-contrib-a/",
+        {
+            "start": (start + timedelta(minutes=4)).isoformat(),
+            "end": (start + timedelta(minutes=6)).isoformat(),
+        },
+    )
+    assert page.status_code == 200
+    assert "raw samples" in page.content.decode()
+
+
+def test_the_feed_page_refuses_bad_times_and_other_events_feeds(event, other_event, viewer_client):
+    Feed.objects.create(event=other_event, slug="elsewhere", name="x", stage="contribution")
+    url = "/events/summit/telemetry/kn1-contrib-a/"
+    assert viewer_client.get(url, {"start": "noon"}).status_code == 400
+    bad_order = viewer_client.get(
+        url, {"start": "2026-11-24T00:00:00Z", "end": "2026-11-23T00:00:00Z"}
+    )
+    assert bad_order.status_code == 400
+    assert viewer_client.get("/events/summit/telemetry/elsewhere/").status_code == 404
+
+
+def test_the_feed_page_is_404_for_outsiders(event, outsider_client):
+    assert outsider_client.get("/events/summit/telemetry/kn1-contrib-a/").status_code == 404
+
+
+def test_the_thresholds_form_refuses_bad_numbers_with_400_and_saves_good_ones_audited(
+    event, lead_client
+):
+    url = "/events/summit/anomalies/"
+    bad = lead_client.post(url, {"do": "thresholds", "packet_loss_pct": "-2", "gap_seconds": "x"})
+    assert bad.status_code == 400
+    assert "Must not be negative." in bad.content.decode()
+    assert "Not a number." in bad.content.decode()
+    event.refresh_from_db()
+    assert event.thresholds == {}
+    form = {
+        "do": "thresholds",
+        "packet_loss_pct": "2.5",
+        "unrecovered_packets": "0",
+        "bitrate_drop_pct": "50",
+        "gap_seconds": "30",
+        "dropped_frames": "5",
+        "cc_errors": "0",
+        "merge_seconds": "60",
+    }
+    assert lead_client.post(url, form).status_code == 302
+    event.refresh_from_db()
+    assert event.thresholds["packet_loss_pct"] == 2.5
+    assert AuditLog.objects.get(action="thresholds.update").changes == {
+        "packet_loss_pct": [1.0, 2.5]
+    }
+
+
+def test_only_leads_post_on_the_anomalies_page(event, operator_client, loss):
+    anomaly = Anomaly.objects.get()
+    url = "/events/summit/anomalies/"
+    assert operator_client.get(url).status_code == 200
+    response = operator_client.post(url, {"do": "dismiss", "anomaly": anomaly.pk, "reason": "x"})
+    assert response.status_code == 403
+    assert Anomaly.objects.get().dismissed_at is None
+
+
+def test_a_lead_dismisses_an_anomaly_with_a_reason_on_the_page(event, lead_client, loss):
+    anomaly = Anomaly.objects.get()
+    url = "/events/summit/anomalies/"
+    assert (
+        lead_client.post(url, {"do": "dismiss", "anomaly": anomaly.pk, "reason": ""}).status_code
+        == 400
+    )
+    assert (
+        lead_client.post(
+            url, {"do": "dismiss", "anomaly": anomaly.pk, "reason": "drill"}
+        ).status_code
+        == 302
+    )
+    assert Anomaly.objects.get().dismissed_reason == "drill"
+
+
+def test_the_board_lists_unreviewed_anomalies_with_a_prefilled_log_button(
+    event, operator_client, loss
+):
+    html = operator_client.get("/events/summit/board/").content.decode()
+    assert "data-unreviewed-count>1<" in html
+    assert 'class="link js-log-anomaly" data-kind="learning" data-feed="kn1-contrib-a"' in html
+    assert "js/anomaly-log.js" in html
+
+
+def test_the_board_shows_a_sparkline_on_entries_with_telemetry(
+    event, operator, operator_client, loss, django_capture_on_commit_callbacks
+):
+    feed, start = loss
+    with django_capture_on_commit_callbacks():
+        entry, _ = retro_services.log_entry(
+            event=event,
+            author=operator,
+            kind="learning",
+            body="with telemetry",
+            feeds=[feed],
+            occurred_at=start + timedelta(minutes=5),
+        )
+    tasks.snapshot_entry(str(entry.pk))
+    html = operator_client.get("/events/summit/board/").content.decode()
+    assert html.count('class="sparkline"') == 1
+    # the entry covers the anomaly now: nothing unreviewed
+    assert "data-unreviewed-count>0<" in html
+
+
+def test_the_event_page_shows_impact_minutes_per_output_and_feed_links(event, viewer_client, loss):
+    html = viewer_client.get("/events/summit/").content.decode()
+    assert "Telemetry impact" in html
+    assert (
+        '<a href="/events/summit/telemetry/kn1-asl/"><code>kn1-asl</code></a></td><td>output</td>'
+        in html
+    )
+    assert "/events/summit/telemetry/kn1-contrib-a/" in html
+    assert "/events/summit/anomalies/" in html

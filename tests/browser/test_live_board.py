@@ -12,9 +12,6 @@ from retro.models import Entry
 from tests.conftest import PASSWORD
 from tests.services import require_chromium
 
-# Playwright's sync API keeps an event loop in this thread; our DB reads here are plain sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -29,7 +26,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; our DB reads here are plain
+    # sync calls. Only for this test: a leaked variable would fail the deploy check.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     path = require_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -326,6 +326,8 @@ def board_timeline(
     return {
         "days": days,
         "day": chosen,
+        "day_start": day_start,
+        "day_end": day_end,
         "bands": bands,
         "marks": marks,
         "hours": hours,

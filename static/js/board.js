@@ -29,10 +29,12 @@
     } else {
       var list = board.querySelector('[data-list="' + item.kind + '"]') || board.querySelector('[data-list="all"]');
       if (!list) return;
+      var when = Date.parse(item.occurred_at);
+      if (list.dataset.from && (when < Date.parse(list.dataset.from) || when >= Date.parse(list.dataset.to))) return;
       var empty = list.querySelector(".empty");
       if (empty) empty.remove();
       var after = Array.prototype.find.call(list.querySelectorAll(".entry"), function (e) {
-        return e.dataset.occurred < item.occurred_at;
+        return Date.parse(e.dataset.occurred) < when;
       });
       list.insertBefore(node, after || null);
       bumpCount(item.kind, 1);

@@ -1,7 +1,8 @@
 """What the feed page shows: key metrics over a range, with entries, anomalies and on-air shading.
 
-Ranges longer than 2 h read rollups (10 s up to a day, 1 min beyond), shorter ones raw samples
-(`selectors.parse_step`); every series is cut to at most MAX_POINTS points before drawing.
+The step follows the range so a chart never reads more points than it can draw (`pick_step`):
+raw samples when zoomed in to 15 min or less, 10 s rollups up to 2 h, 1 min rollups beyond (a
+12 h day is 720 points per metric); every series is cut to at most MAX_POINTS points.
 """
 
 from datetime import datetime, timedelta
@@ -26,6 +27,15 @@ def _range(event, feed, params) -> tuple[datetime, datetime]:
     if end - start > selectors.MAX_RAW_RANGE:
         raise ValidationError({"end": "The feed page shows at most 31 days."})
     return start, end
+
+
+def pick_step(raw: str | None, start: datetime, end: datetime) -> str:
+    """The finest step that still fits the chart's width (~MAX_POINTS points): raw up to 15 min
+    of 1 Hz stats, 10 s rollups up to 2 h, 1 min beyond; ?step= overrides."""
+    if raw:
+        return selectors.parse_step(raw, start, end)
+    seconds = (end - start).total_seconds()
+    return "raw" if seconds <= 900 else "10s" if seconds <= 10 * MAX_POINTS else "1m"
 
 
 def presets(event, feed) -> list[dict]:
@@ -59,7 +69,7 @@ def _points(raw) -> list:
 def context(event, feed, params, user) -> dict:
     """Everything templates/integrations/feed.html reads (one query per metric family)."""
     start, end = _range(event, feed, params)
-    step = selectors.parse_step(params.get("step"), start, end)
+    step = pick_step(params.get("step"), start, end)
     metrics = snapshots._feed_metrics([feed]).get(feed.pk, [])
     query = selectors.SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
     entries = list(
@@ -88,15 +98,16 @@ def context(event, feed, params, user) -> dict:
         spans.insert(
             0, charts.Span(session.scheduled_start, session.scheduled_end, "on air", kind="onair")
         )
-    spans += [charts.Span(e.occurred_at, e.occurred_at, e.get_kind_display(), kind="entry")
-              for e in entries]
+    spans += [
+        charts.Span(e.occurred_at, e.occurred_at, e.get_kind_display(), kind="entry")
+        for e in entries
+    ]
     tz = event.tz
     chart_list = []
     for one in selectors.series(query):
         points = snapshots.downsample(
-            _points(one["points"]), start, end, one["unit"] in snapshots.PEAK_UNITS
+            _points(one["points"]), start, end, one["unit"] in snapshots.PEAK_UNITS, MAX_POINTS
         )
-        points = points if len(points) <= MAX_POINTS else points[:: len(points) // MAX_POINTS + 1]
         chart_list.append(
             charts.line_chart(
                 title=one["metric"],

@@ -110,11 +110,13 @@ def _rows(feed_id: int, metric_ids: list[int], start: datetime, end: datetime):
     )
 
 
-def downsample(points: list, start: datetime, end: datetime, peak: bool) -> list:
-    """At most MAX_POINTS points: fixed buckets over the window, max or mean per bucket."""
-    if len(points) <= MAX_POINTS:
+def downsample(
+    points: list, start: datetime, end: datetime, peak: bool, limit: int = MAX_POINTS
+) -> list:
+    """At most `limit` points: fixed buckets over the window, max or mean per bucket."""
+    if len(points) <= limit:
         return points
-    width = max((end - start).total_seconds() / MAX_POINTS, 1e-3)
+    width = max((end - start).total_seconds() / limit, 1e-3)
     buckets: dict[int, list] = {}
     for moment, value in points:
         buckets.setdefault(int((moment - start).total_seconds() // width), []).append(

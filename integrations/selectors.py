@@ -1,5 +1,6 @@
 """Reads for telemetry: batches, the ingest page, and time series for a feed."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,24 +92,36 @@ def series_query(feed: Feed, params, now: datetime) -> SeriesQuery:
     return SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
 
 
+def _time_text(column: str) -> str:
+    """SQL for a timestamptz column as the API's time text (same text as `_iso`)."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"CASE WHEN date_trunc('second', {column}) = {column} "
+        f"""THEN to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') """
+        f"""ELSE to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END"""
+    )
+
+
 def _point_time(model, column: str):
     """The column as the API's time text; formatted by PostgreSQL there.
 
-    Same text as `_iso` (microseconds only when non-zero). A ± 5 min window of one feed is
-    ~4,600 rows, and Django's time-zone-aware timestamptz loader is pure Python: parsing the
-    times into datetimes and formatting them back cost several times the query itself.
+    Django's time-zone-aware timestamptz loader is pure Python: parsing thousands of times into
+    datetimes only to format them back cost several times the query itself.
     """
     if connection.vendor != "postgresql":
         return column
-    col = f'"{model._meta.db_table}"."{column}"'
-    utc = f"({col} AT TIME ZONE 'UTC')"
-    return RawSQL(
-        f"CASE WHEN date_trunc('second', {col}) = {col} "
-        f"""THEN to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') """
-        f"""ELSE to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END""",
-        [],
-        output_field=CharField(),
-    )
+    sql = _time_text(f'"{model._meta.db_table}"."{column}"')
+    return RawSQL(sql, [], output_field=CharField())
+
+
+# A raw window on PostgreSQL: one row per metric, its points already as JSON (one json.loads in
+# C instead of ~4,600 rows through the ORM for a +-5 min window of 20 metrics).
+_RAW_SERIES_PG = f"""
+SELECT metric_id, json_agg(json_build_array({_time_text("time")}, value) ORDER BY time)::text
+FROM integrations_telemetrysample
+WHERE feed_id = %s AND metric_id = ANY(%s) AND time >= %s AND time < %s
+GROUP BY metric_id
+"""
 
 
 def _iso(moment: datetime | str) -> str:
@@ -122,6 +135,12 @@ def series(query: SeriesQuery) -> list[dict]:
     by_id = {m.pk: {"metric": m.name, "unit": m.unit, "points": []} for m in query.metrics}
     if not by_id:
         return []
+    if query.step == "raw" and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_RAW_SERIES_PG, [query.feed.pk, list(by_id), query.start, query.end])
+            for metric_id, points in cursor.fetchall():
+                by_id[metric_id]["points"] = json.loads(points)
+        return list(by_id.values())
     if query.step == "raw":
         rows = (
             TelemetrySample.objects.filter(

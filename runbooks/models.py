@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -65,6 +66,9 @@ class RunbookRevision(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     base_number = models.PositiveIntegerField(null=True, blank=True)
     entries = models.ManyToManyField(Entry, blank=True, related_name="runbook_revisions")
+    # The body's English tsvector, written by services.index_revisions (PostgreSQL only;
+    # stays empty on SQLite, which searches with icontains). GIN-indexed by migration 0003.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["runbook", "-number"]

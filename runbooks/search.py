@@ -1,7 +1,9 @@
 """Search across runbooks and the retro entries of every event the user may see.
 
 PostgreSQL: full-text search (websearch syntax, English stemming) ranked with ts_rank and
-highlighted with ts_headline, served by the expression GIN indexes of migration 0002.
+highlighted with ts_headline (for the returned page only). Revisions carry a stored,
+GIN-indexed search_vector (migration 0003, kept by services.index_revisions); entries are
+found through the expression GIN index of migration 0002 on retro_entry.
 SQLite: every word must appear (icontains), scored by how often the words occur.
 Snippets are escaped first, then matches are wrapped in <mark>.
 """
@@ -13,7 +15,8 @@ from datetime import datetime
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, Func, IntegerField, QuerySet, TextField, Value, When
+from django.db.models.functions import Greatest, Substr
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -31,7 +34,11 @@ CONFIG = "english"
 # the escaping done afterwards.
 START, STOP = "\ue000", "\ue001"
 SNIPPET_CHARS = 220
-CANDIDATES = 400
+CANDIDATES = 150
+# The part of a body given to ts_headline: from LEAD characters before the first match.
+WINDOW, LEAD = 900, 150
+# Runbooks are what people usually look for; at equal relevance they come first.
+RUNBOOK_BOOST = 1.1
 
 
 @dataclass
@@ -82,17 +89,31 @@ def clean_filters(q="", type="", stage="", event="", kind="", all_revisions=Fals
 
 
 def search(user, filters: Filters, limit: int = 30) -> list[Hit]:
-    """Ranked hits for the user, best first."""
+    """Ranked hits for the user, best first.
+
+    Both kinds are ranked first (ids and scores only); snippets, the expensive part, are made
+    for the page that is returned and nothing else.
+    """
     if not filters.q or not user.is_authenticated:
         return []
-    hits: list[Hit] = []
+    ranked: list[tuple[float, str, object]] = []
     entries_only = bool(filters.kind or filters.event)
     if filters.type in ("", "runbook") and not entries_only:
-        hits += _runbooks(_revisions(filters), filters, limit)
+        ranked += [
+            (score * RUNBOOK_BOOST, "runbook", pk)
+            for pk, score in _ranked_revisions(_revisions(filters), filters.q, limit)
+        ]
     if filters.type in ("", "entry"):
-        hits += _entries(_entry_queryset(user, filters), filters, limit)
+        ranked += [
+            (score, "entry", pk)
+            for pk, score in _ranked_entries(_entry_queryset(user, filters), filters.q, limit)
+        ]
+    ranked.sort(key=lambda item: -item[0])
+    page = ranked[:limit]
+    hits = _runbook_hits([(pk, s) for s, t, pk in page if t == "runbook"], filters.q)
+    hits += _entry_hits([(pk, s) for s, t, pk in page if t == "entry"], filters.q)
     hits.sort(key=lambda h: -h.score)
-    return hits[:limit]
+    return hits
 
 
 def _revisions(filters: Filters) -> QuerySet[RunbookRevision]:
@@ -124,26 +145,51 @@ def _use_postgres() -> bool:
 # --- Ranking --------------------------------------------------------------------------
 
 
-def _ranked(queryset: QuerySet, q: str, limit: int) -> list[tuple]:
-    """(pk, score) of the best matches."""
-    if _use_postgres():
-        query = SearchQuery(q, config=CONFIG, search_type="websearch")
-        # The GIN index finds every match cheaply, but ranking recomputes each match's
-        # tsvector; a common word matches tens of thousands of entries. Rank the newest
-        # CANDIDATES matches only, so the cost is bounded whatever the query.
-        candidates = (
-            queryset.annotate(doc=SearchVector("body", config=CONFIG))
-            .filter(doc=query)
-            .order_by("-pk")
-            .values("pk")[:CANDIDATES]
-        )
-        return list(
-            queryset.model.objects.filter(pk__in=candidates)
-            .annotate(doc=SearchVector("body", config=CONFIG))
-            .annotate(score=SearchRank(F("doc"), query))
-            .order_by("-score")
-            .values_list("pk", "score")[:limit]
-        )
+def _query(q: str) -> SearchQuery:
+    return SearchQuery(q, config=CONFIG, search_type="websearch")
+
+
+def _ranked_revisions(revisions: QuerySet, q: str, limit: int) -> list[tuple]:
+    """(pk, score) of the best revisions: the stored, GIN-indexed search_vector is both the
+    filter and what ts_rank reads, so no body is parsed at search time."""
+    if not _use_postgres():
+        return _ranked_fallback(revisions, q, limit)
+    query = _query(q)
+    return list(
+        revisions.filter(search_vector=query)
+        .annotate(score=SearchRank(F("search_vector"), query))
+        .order_by("-score", "-pk")
+        .values_list("pk", "score")[:limit]
+    )
+
+
+def _ranked_entries(entries: QuerySet, q: str, limit: int) -> list[tuple]:
+    """(pk, score) of the best entries.
+
+    The filter is exactly the expression of the GIN index on retro_entry (migration 0002),
+    so PostgreSQL finds the matches in the index. Ranking has to parse each match's body
+    again (that table has no stored vector), so only the newest CANDIDATES matches are
+    ranked: a word in thousands of entries costs the same as a rare one.
+    """
+    if not _use_postgres():
+        return _ranked_fallback(entries, q, limit)
+    query = _query(q)
+    candidates = (
+        entries.annotate(doc=SearchVector("body", config=CONFIG))
+        .filter(doc=query)
+        .order_by("-occurred_at")
+        .values("pk")[:CANDIDATES]
+    )
+    return list(
+        Entry.objects.filter(pk__in=candidates)
+        .annotate(score=SearchRank(SearchVector("body", config=CONFIG), query))
+        .order_by("-score", "-occurred_at")
+        .values_list("pk", "score")[:limit]
+    )
+
+
+def _ranked_fallback(queryset: QuerySet, q: str, limit: int) -> list[tuple]:
+    """SQLite: every word must appear (icontains), scored by how often the words occur."""
     terms = words(q)
     if not terms:
         return []
@@ -160,27 +206,57 @@ def _ranked(queryset: QuerySet, q: str, limit: int) -> list[tuple]:
 
 
 def _headlines(model, pks: list, q: str) -> dict:
-    """Highlighted snippets (safe HTML) by pk."""
+    """Highlighted snippets (safe HTML) by pk, for the returned page only.
+
+    ts_headline parses the text it is given, which for a long runbook costs more than the
+    whole search. So PostgreSQL is given a window of the body (WINDOW characters, from just
+    before the first place a query word's stem appears); only when no word is found
+    literally (stemming went further) does it get the whole body.
+    """
     if not pks:
         return {}
     if _use_postgres():
-        query = SearchQuery(q, config=CONFIG, search_type="websearch")
-        rows = model.objects.filter(pk__in=pks).annotate(
-            headline=SearchHeadline(
-                "body",
-                query,
-                config=CONFIG,
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=30,
-                min_words=12,
-                max_fragments=2,
-                fragment_delimiter=" … ",
+        rows = (
+            model.objects.filter(pk__in=pks)
+            .annotate(at=_first_match(q))
+            .annotate(
+                headline=SearchHeadline(
+                    Case(
+                        When(at__gt=0, then=Substr("body", Greatest(F("at") - LEAD, 1), WINDOW)),
+                        default=F("body"),
+                        output_field=TextField(),
+                    ),
+                    _query(q),
+                    config=CONFIG,
+                    start_sel=START,
+                    stop_sel=STOP,
+                    max_words=30,
+                    min_words=12,
+                    max_fragments=2,
+                    fragment_delimiter=" … ",
+                )
             )
+            .values_list("pk", "headline")
         )
-        return {row.pk: _mark(row.headline) for row in rows}
+        return {pk: _mark(headline) for pk, headline in rows}
     rows = model.objects.filter(pk__in=pks).values_list("pk", "body")
     return {pk: snippet(body, words(q)) for pk, body in rows}
+
+
+def _first_match(q: str) -> Func:
+    """Where the body first has a word starting like one of the query's words (0: nowhere)."""
+    stems = {w.lower()[: max(4, len(w) - 2)] for w in words(q)} or {"\ue000"}
+    pattern = r"\m(" + "|".join(re.escape(s) for s in sorted(stems)) + ")"
+    return Func(
+        F("body"),
+        Value(pattern),
+        Value(1),
+        Value(1),
+        Value(0),
+        Value("i"),
+        function="regexp_instr",
+        output_field=IntegerField(),
+    )
 
 
 def _mark(headline: str) -> SafeString:
@@ -218,11 +294,14 @@ def snippet(body: str, terms: list[str], size: int = SNIPPET_CHARS) -> SafeStrin
 # --- Hits ---------------------------------------------------------------------------
 
 
-def _runbooks(revisions: QuerySet, filters: Filters, limit: int) -> list[Hit]:
-    ranked = _ranked(revisions, filters.q, limit)
+def _runbook_hits(ranked: list[tuple], q: str) -> list[Hit]:
     pks = [pk for pk, _ in ranked]
-    snippets = _headlines(RunbookRevision, pks, filters.q)
-    rows = RunbookRevision.objects.select_related("runbook", "runbook__current").in_bulk(pks)
+    snippets = _headlines(RunbookRevision, pks, q)
+    rows = (
+        RunbookRevision.objects.select_related("runbook")
+        .defer("body", "body_html", "search_vector", "runbook__applies_to")
+        .in_bulk(pks)
+    )
     hits = []
     for pk, score in ranked:
         rev = rows[pk]
@@ -237,7 +316,7 @@ def _runbooks(revisions: QuerySet, filters: Filters, limit: int) -> list[Hit]:
                 title=title,
                 url=url,
                 snippet=snippets.get(pk, ""),
-                score=float(score) * 1.1,
+                score=float(score),
                 stage=rev.runbook.stage,
                 when=rev.created_at,
                 revision=rev.number,
@@ -247,11 +326,14 @@ def _runbooks(revisions: QuerySet, filters: Filters, limit: int) -> list[Hit]:
     return hits
 
 
-def _entries(entries: QuerySet, filters: Filters, limit: int) -> list[Hit]:
-    ranked = _ranked(entries, filters.q, limit)
+def _entry_hits(ranked: list[tuple], q: str) -> list[Hit]:
     pks = [pk for pk, _ in ranked]
-    snippets = _headlines(Entry, pks, filters.q)
-    rows = Entry.objects.select_related("event").in_bulk(pks)
+    snippets = _headlines(Entry, pks, q)
+    rows = (
+        Entry.objects.select_related("event")
+        .only("kind", "stage", "occurred_at", "event__name", "event__slug")
+        .in_bulk(pks)
+    )
     hits = []
     for pk, score in ranked:
         entry = rows[pk]

@@ -5,8 +5,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
@@ -17,6 +18,7 @@ from retro.models import Entry, Event, Feed, Session, Stage
 from tally.markdown import render_markdown
 
 from .models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
+from .search import CONFIG as SEARCH_CONFIG
 
 MAX_BODY = 500_000
 RESERVED_SLUGS = {"new", "runs"}
@@ -218,6 +220,7 @@ def _add_revision(runbook, *, body, author, summary, base, entries) -> RunbookRe
         author=author,
         base_number=base,
     )
+    index_revisions(revisions=RunbookRevision.objects.filter(pk=revision.pk))
     entries = list(entries)
     if entries:
         revision.entries.set(entries)
@@ -227,6 +230,17 @@ def _add_revision(runbook, *, body, author, summary, base, entries) -> RunbookRe
     runbook.save(update_fields=["current", "updated_at", "reviewed_at"])
     _close_actions(runbook, revision, entries, author)
     return revision
+
+
+def index_revisions(*, revisions) -> int:
+    """Store the search vector of these revisions' bodies (PostgreSQL; a no-op on SQLite).
+
+    Anything that writes RunbookRevision rows itself (an archive import, a benchmark) calls
+    this afterwards, or the rows are not found by search.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    return revisions.update(search_vector=SearchVector("body", config=SEARCH_CONFIG))
 
 
 def _close_actions(runbook: Runbook, revision: RunbookRevision, entries, actor) -> None:

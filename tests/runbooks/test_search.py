@@ -64,3 +64,38 @@ def test_search_page_renders_hits(viewer_client, runbook, event, lead):
     assert "Contribution encoder bring-up" in html
     assert "<mark>" in html
     assert BODY  # the body itself is not dumped, only snippets
+
+
+def test_a_saved_revision_is_found_through_its_stored_search_vector(viewer_api, runbook, lead):
+    from django.db import connection
+
+    from runbooks.models import RunbookRevision
+
+    rev = services.save_revision(
+        runbook=runbook,
+        author=lead,
+        body=BODY + "- [ ] Confirm the multiviewer shows the hotel playout\n",
+        base_revision=1,
+    )
+    stored = RunbookRevision.objects.filter(pk=rev.pk).values_list("search_vector", flat=True)
+    if connection.vendor == "postgresql":
+        assert "'multiview'" in stored[0]
+    else:
+        assert stored[0] is None  # SQLite searches the body with icontains
+    hit = viewer_api.get("/api/v1/search/?q=multiviewer+playout&type=runbook").json()
+    assert [r["revision"] for r in hit["results"]] == [2]
+    assert "<mark>" in hit["results"][0]["snippet"]
+
+
+def test_snippets_of_long_runbooks_highlight_a_match_far_down_the_body(lead, viewer_api):
+    filler = "\n".join(f"- [ ] Check meter {i} on the audio desk" for i in range(400))
+    services.create_runbook(
+        title="Long",
+        slug="long",
+        stage="handoff",
+        author=lead,
+        body=filler + "\n- [ ] Rotate the SRT passphrase with the OTT partner\n",
+    )
+    hit = viewer_api.get("/api/v1/search/?q=passphrase&type=runbook").json()["results"][0]
+    assert "<mark>passphrase</mark>" in hit["snippet"]
+    assert "meter 0 " not in hit["snippet"]

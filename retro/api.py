@@ -87,10 +87,10 @@ class SessionListApi(generics.ListAPIView):
 
 
 class FeedSerializer(serializers.ModelSerializer):
-    session = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    origin = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    destination = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    derived_from = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    session = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    origin = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    destination = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    derived_from = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Feed
@@ -193,12 +193,12 @@ ACTION_ONLY = ("owner", "due", "status", "source_entry")
 class EntrySerializer(serializers.ModelSerializer):
     """Entry JSON; the action fields only on actions."""
 
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    session = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    site = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    session = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     feeds = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    source_entry = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    source_entry = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Entry

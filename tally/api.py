@@ -36,3 +36,18 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)
+
+
+# Response fields that a serializer leaves out for some objects (e.g. the action fields of
+# an entry that is not an action): present in the schema, but not required.
+OPTIONAL_RESPONSE_FIELDS = {"Entry": ("owner", "due", "status", "source_entry")}
+
+
+def mark_optional_fields(result, generator, request, public):
+    """drf-spectacular postprocessing hook: un-require OPTIONAL_RESPONSE_FIELDS."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, fields in OPTIONAL_RESPONSE_FIELDS.items():
+        component = schemas.get(name)
+        if component and "required" in component:
+            component["required"] = [f for f in component["required"] if f not in fields]
+    return result

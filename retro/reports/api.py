@@ -20,7 +20,9 @@ from . import selectors, services
 
 class ReportSerializer(serializers.ModelSerializer):
     event = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     download_url = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
 

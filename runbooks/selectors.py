@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 
-from retro.models import ROLE_RANK, Entry, Event, Membership, Role
+from retro.models import ROLE_RANK, Entry, Event, Membership, Role, live_entries
 from retro.selectors import event_for_user, events_for_user, is_admin
 
 from .models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
@@ -81,7 +81,43 @@ def runnable_events(user) -> list[Event]:
     if is_admin(user):
         return list(events)
     roles = [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role.OPERATOR]]
-    return list(events.filter(memberships__role__in=roles).distinct())
+    # One filter() call, so the role is this user's membership, not anyone's on the event.
+    mine = Event.objects.filter(memberships__user=user, memberships__role__in=roles)
+    return list(mine.distinct().order_by("-start"))
+
+
+def linkable_entries(user, limit: int = 200) -> list[Entry]:
+    """Learnings and actions the user may point at a runbook: live ones of the events where
+    they are operator or more, newest first (the picker on the runbook page)."""
+    events = runnable_events(user)
+    if not events:
+        return []
+    return list(
+        live_entries()
+        .filter(event__in=[e.pk for e in events], kind__in=[Entry.Kind.LEARNING, Entry.Kind.ACTION])
+        .select_related("event")
+        .order_by("-occurred_at")[:limit]
+    )
+
+
+def linkable_entry(user, entry_id) -> Entry:
+    """An entry the user may link: 404 when missing or not visible, 403 below operator."""
+    try:
+        entry = live_entries().select_related("event").filter(pk=entry_id).first()
+    except ValidationError:  # not a UUID
+        entry = None
+    if entry is None:
+        raise Http404("No such entry.")
+    event_for_user(user, entry.event.slug, Role.OPERATOR)
+    return entry
+
+
+def step_refs(runbook: Runbook) -> list[str]:
+    """How a link names each step of the current revision: "heading: step text"."""
+    from .services import parse_steps
+
+    body = runbook.current.body if runbook.current_id else ""
+    return [(f"{s.heading}: {s.text}" if s.heading else s.text)[:200] for s in parse_steps(body)]
 
 
 def visible_entries(user) -> QuerySet[Entry]:

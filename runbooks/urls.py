@@ -14,6 +14,7 @@ urlpatterns = [
     path("<slug:slug>/edit/", views.runbook_edit, name="edit"),
     path("<slug:slug>/review/", views.runbook_review, name="review"),
     path("<slug:slug>/start/", views.run_start, name="start"),
+    path("<slug:slug>/link/", views.runbook_link, name="link"),
     path("<slug:slug>/diff/", views.runbook_diff, name="diff"),
     path("<slug:slug>/revisions/<int:number>/", views.revision_detail, name="revision"),
     path("<slug:slug>/revisions/<int:number>/restore/", views.revision_restore, name="restore"),

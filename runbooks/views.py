@@ -116,8 +116,31 @@ def runbook_detail(request, slug):
         "events": selectors.runnable_events(request.user),
         "can_edit": selectors.can_edit(request.user, runbook),
         "steps": services.parse_steps(runbook.current.body) if runbook.current else [],
+        "linkable": selectors.linkable_entries(request.user),
+        "step_refs": selectors.step_refs(runbook),
     }
     return render(request, "runbooks/detail.html", context)
+
+
+@login_required
+@require_POST
+def runbook_link(request, slug):
+    """Point a learning or action (operator+ on its event) at this runbook and a step."""
+    runbook = selectors.runbook_for_user(request.user, slug)
+    entry = selectors.linkable_entry(request.user, request.POST.get("entry", ""))
+    step = request.POST.get("step", "").strip()
+    if step and step not in selectors.step_refs(runbook):
+        messages.error(request, "That step is not in the current revision; pick one from the list.")
+    else:
+        try:
+            services.link_entry(entry=entry, runbook=runbook, actor=request.user, step_ref=step)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            where = f" to step “{step}”" if step else ""
+            messages.success(request, f"{entry.get_kind_display()} linked{where}.")
+    return redirect(reverse("runbooks:detail", args=[runbook.slug]) + "#learnings-h")
 
 
 @login_required

@@ -90,3 +90,74 @@ def test_demo_runbooks_load_once_with_an_outdated_run(db, event, lead):
     runs = RunbookRun.objects.filter(event__slug="demo")
     assert runs.count() == 3
     assert runs.filter(runbook=contribution, revision__number=1).exists()
+
+
+def _entry(event, author, kind, body):
+    from retro import services as retro_services
+
+    entry, _ = retro_services.log_entry(event=event, author=author, kind=kind, body=body)
+    return entry
+
+
+def test_operator_links_a_learning_to_a_step_from_the_runbook_page(
+    operator_client, operator, runbook, event, lead, other_event, admin_user
+):
+    from runbooks.models import RunbookLink
+
+    learning = _entry(event, lead, "learning", "SRT latency 120 ms too low on the venue ISP")
+    hidden = _entry(other_event, admin_user, "learning", "Secret learning of another event")
+    page = operator_client.get(f"/runbooks/{runbook.slug}/").content.decode()
+    assert "Link a learning or action" in page
+    assert str(learning.pk) in page and "Encoder: Set SRT latency to `600` ms (4x RTT)" in page
+    assert str(hidden.pk) not in page  # the picker lists only events the operator runs
+    response = operator_client.post(
+        f"/runbooks/{runbook.slug}/link/",
+        {"entry": str(learning.pk), "step": "Encoder: Set SRT latency to `600` ms (4x RTT)"},
+    )
+    assert response.status_code == 302
+    assert response.url == f"/runbooks/{runbook.slug}/#learnings-h"
+    link = RunbookLink.objects.get()
+    assert (link.entry, link.runbook, link.created_by) == (learning, runbook, operator)
+    assert link.step_ref == "Encoder: Set SRT latency to `600` ms (4x RTT)"
+    after = operator_client.get(f"/runbooks/{runbook.slug}/").content.decode()
+    assert "step “Encoder: Set SRT latency to `600` ms (4x RTT)”" in after
+
+
+def test_only_operators_of_the_entrys_event_link_it(viewer_client, outsider, runbook, event, lead):
+    from django.test import Client
+
+    from runbooks.models import RunbookLink
+
+    outsider_client = Client()
+    outsider_client.force_login(outsider)  # viewer_client and outsider_client share one client
+
+    learning = _entry(event, lead, "learning", "Passphrase rotated too late")
+    assert (
+        "Link a learning or action"
+        not in viewer_client.get(f"/runbooks/{runbook.slug}/").content.decode()
+    )
+    url = f"/runbooks/{runbook.slug}/link/"
+    assert viewer_client.post(url, {"entry": str(learning.pk)}).status_code == 403
+    assert outsider_client.post(url, {"entry": str(learning.pk)}).status_code == 404
+    assert outsider_client.post(url, {"entry": "not-a-uuid"}).status_code == 404
+    assert not RunbookLink.objects.exists()
+
+
+def test_an_unknown_step_or_a_win_is_refused_with_a_message(operator_client, runbook, event, lead):
+    from runbooks.models import RunbookLink
+
+    learning = _entry(event, lead, "learning", "Latency")
+    win = _entry(event, lead, "win", "Clean failover")
+    url = f"/runbooks/{runbook.slug}/link/"
+    bad_step = operator_client.post(
+        url, {"entry": str(learning.pk), "step": "Made up"}, follow=True
+    )
+    assert "not in the current revision" in bad_step.content.decode()
+    a_win = operator_client.post(url, {"entry": str(win.pk)}, follow=True)
+    assert "Only learnings and actions point to runbooks" in a_win.content.decode()
+    assert not RunbookLink.objects.exists()
+
+
+def test_viewers_are_not_offered_a_run_of_an_event_others_operate(viewer_client, runbook, operator):
+    page = viewer_client.get(f"/runbooks/{runbook.slug}/").content.decode()
+    assert "Start run" not in page

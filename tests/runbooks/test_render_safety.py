@@ -82,3 +82,51 @@ def test_task_lists_tables_and_code_survive():
     assert 'class="task"' in html and 'class="task done"' in html
     assert "<table>" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def _reference_render(text: str) -> str:
+    """The renderer before it was optimised: a fresh python-markdown and the class filter
+    on every attribute. The fast one must give exactly the same HTML."""
+    import markdown
+    import nh3
+
+    from tally import markdown as tm
+
+    html = markdown.markdown(text or "", extensions=tm.EXTENSIONS, output_format="html")
+    html = tm._TASK.sub(tm._checkbox, html)
+    return nh3.clean(
+        html,
+        tags=tm.ALLOWED_TAGS,
+        attributes=tm.ALLOWED_ATTRIBUTES,
+        url_schemes=tm.URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        attribute_filter=tm._attribute_filter,
+        strip_comments=True,
+    )
+
+
+CLASSES = st.sampled_from(
+    [
+        '<span class="a b">x</span>',
+        '<span class="x;y">z</span>',
+        "<span class='x;y'>z</span>",
+        '<span CLASS="bad;">x</span>',
+        "<span class=bad;>x</span>",
+        '<span class="a&amp;b">x</span>',
+        '<span class="&#x3c;">x</span>',
+        '<li class="task done">x</li>',
+        '<code class="language-py">x</code>',
+        f'<span class="{"a" * 70}">x</span>',
+        "```js\nclass A {}\n```",
+        "<span subclass='q' class=\"ok\">s</span>",
+        "[x]: https://example.test\n\n[link][x]",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(PIECES, CLASSES, st.text(max_size=40)), max_size=12))
+def test_the_fast_renderer_gives_the_same_html_as_the_plain_pipeline(parts):
+    text = "\n".join(parts)
+    assert render_markdown(text) == _reference_render(text)
+    assert render_markdown(text) == _reference_render(text)  # a reused parser keeps no state

@@ -48,8 +48,6 @@ def render_report(report_id: int) -> None:
     """Render one queued report (routed to the slow queue)."""
     from .reports import services as reports
 
-    if render_report.request.is_eager:  # in-process (embedded mode): no rlimit on the web process
-        reports.render_report(report_id=report_id)
-        return
-    with reports.memory_limit():
-        reports.render_report(report_id=report_id)
+    # In-process (embedded mode) no address-space limit: it would bind the web process.
+    budget = None if render_report.request.is_eager else reports.MEMORY_LIMIT_MB
+    reports.render_report(report_id=report_id, memory_limit_mb=budget)

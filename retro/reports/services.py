@@ -154,8 +154,10 @@ def fail_report(report_id: int, reason: str) -> None:
     )
 
 
-def render_report(*, report_id: int) -> Report | None:
+def render_report(*, report_id: int, memory_limit_mb: int | None = None) -> Report | None:
     """Render a queued report once: claim it, build the file, store it; fail with a reason.
+
+    With `memory_limit_mb` (worker children) the render runs under that address-space budget.
 
     A report found already running was claimed by a worker child that died (killed at its
     hard time limit or memory limit): it is failed, not rendered again and again.
@@ -172,7 +174,9 @@ def render_report(*, report_id: int) -> Report | None:
     report = Report.objects.select_related("event").get(pk=report_id)
     started = time.monotonic()
     try:
-        data = generate(report.event, options_of(report), _progress_writer(report_id))
+        budget = memory_limit(memory_limit_mb) if memory_limit_mb else contextlib.nullcontext()
+        with budget:
+            data = generate(report.event, options_of(report), _progress_writer(report_id))
         if time.monotonic() - started > SOFT_TIME_LIMIT:
             # Celery's soft limit fired inside the renderer, which caught it and went on.
             raise ReportLimitExceeded(TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))

@@ -14,13 +14,15 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def run_limited(event, lead, **limits) -> Report:
-    """Render one PDF in a worker of its own (own queue) started with these limits."""
+    """Render one PDF in a slow worker of its own (own queue) started with these limits."""
     from tests import services as real
 
     real.require_redis()
     queue = f"limits-{uuid.uuid4().hex[:8]}"
     report = Report.objects.create(event=event, format="pdf", requested_by=lead)
-    worker = WorkerProcess(concurrency=1, queues=[queue], extra_env=limits, name="limits").start()
+    worker = WorkerProcess(concurrency=1, queues=[queue], extra_env=limits, name="limits")
+    worker.command += ["--max-tasks-per-child", "1"]  # as the Procfile's slow worker
+    worker.start()
     try:
         # Celery sends the sender's limits with the message: send the worker's.
         soft = float(limits.get("TALLY_REPORT_SOFT_TIME_LIMIT", 270))
@@ -31,10 +33,16 @@ def run_limited(event, lead, **limits) -> Report:
             lambda: Report.objects.filter(pk=report.pk, state__in=["done", "failed"]).exists(),
             timeout=90,
         )
-        # The worker is still alive and takes the next message.
+        # The worker is still alive: it takes the next message and finishes it.
         second = Report.objects.create(event=event, format="md", requested_by=lead)
         tasks.render_report.apply_async(kwargs={"report_id": second.pk}, queue=queue)
-        wait_for(lambda: Report.objects.filter(pk=second.pk, state="done").exists(), timeout=60)
+        wait_for(
+            lambda: Report.objects.filter(pk=second.pk, state__in=["done", "failed"]).exists(),
+            timeout=60,
+        )
+    except AssertionError:
+        state = Report.objects.filter(pk=report.pk).values("state", "progress", "error").first()
+        raise AssertionError(f"{state}\n" + "".join(worker.output[-8:])) from None
     finally:
         worker.stop()
     report.refresh_from_db()

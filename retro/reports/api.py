@@ -4,7 +4,7 @@ Members of any role read reports of their events (viewers may download them); op
 request internal reports, leads the external (partner) variant.
 """
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -117,6 +117,8 @@ def download(report: Report) -> FileResponse:
         raise Conflict(
             f"The report is {report.get_state_display().lower()}, not ready to download."
         )
+    if not report.file.storage.exists(report.file.name):
+        raise Http404("The report's file is gone; make the report again.")
     response = FileResponse(
         report.file.open("rb"),
         as_attachment=True,

@@ -8,11 +8,12 @@ anomalies overlapping the window as spans. The result survives raw-sample retent
 telemetry edits; charts, the board sparkline, the API and the PDF report all read it.
 """
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -114,6 +115,45 @@ def _rows(feed_ids: list[int], metric_ids: list[int], start: datetime, end: date
     )
 
 
+_PG_SERIES = """
+SELECT feed_id, metric_id, count(*), json_agg(json_build_array(
+    CASE WHEN date_trunc('second', {t}) = {t}
+         THEN to_char({t} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+         ELSE to_char({t} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END,
+    CASE WHEN {v} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) THEN NULL
+         ELSE round(({v})::numeric, 4) END
+) ORDER BY {t})
+FROM {table}
+WHERE feed_id = ANY(%s) AND metric_id = ANY(%s) AND {t} >= %s AND {t} <= %s {extra}
+GROUP BY feed_id, metric_id
+"""
+
+
+def _series_pg(feed_ids, metric_ids, start, end) -> dict[tuple[int, int], tuple[int, list]]:
+    """PostgreSQL builds each series' JSON points itself: (feed, metric) -> (count, points)."""
+
+    from django.db import connection
+
+    if end - start <= RAW_UP_TO:
+        sql = _PG_SERIES.format(t="time", v="value", table=TelemetrySample._meta.db_table, extra="")
+    else:
+        sql = _PG_SERIES.format(
+            t="bucket",
+            v="sum / count",
+            table=TelemetryRollup._meta.db_table,
+            extra="AND step = 10",
+        )
+    out = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [feed_ids, metric_ids, start, end])
+        for feed_id, metric_id, count, points in cursor.fetchall():
+            out[(feed_id, metric_id)] = (
+                count,
+                json.loads(points) if isinstance(points, str) else points,
+            )
+    return out
+
+
 def _text(moment) -> str:
     return moment if isinstance(moment, str) else iso(moment)
 
@@ -164,7 +204,19 @@ def build(entry) -> dict:
     spans = _spans([f.pk for f in feeds], start, end)
     wanted = {(f.pk, m.pk) for f in feeds for m in metrics.get(f.pk, [])}
     points: dict[tuple[int, int], list] = {key: [] for key in wanted}
-    if wanted:
+    ready: dict[tuple[int, int], list] = {}
+    if wanted and connection.vendor == "postgresql":
+        metric_ids = sorted({m for _, m in wanted})
+        for key, (count, found) in _series_pg(
+            [f.pk for f in feeds], metric_ids, start, end
+        ).items():
+            if key not in wanted:
+                continue
+            if count <= MAX_POINTS:
+                ready[key] = found
+            else:
+                points[key] = [(t, v) for t, v in found]
+    elif wanted:
         metric_ids = sorted({m for _, m in wanted})
         for feed_id, metric_id, moment, value in _rows(
             [f.pk for f in feeds], metric_ids, start, end
@@ -175,6 +227,15 @@ def build(entry) -> dict:
     for feed in feeds:
         series = []
         for metric in metrics.get(feed.pk, []):
+            if (feed.pk, metric.pk) in ready:  # PostgreSQL built the points
+                series.append(
+                    {
+                        "metric": metric.name,
+                        "unit": metric.unit,
+                        "points": ready[(feed.pk, metric.pk)],
+                    }
+                )
+                continue
             found = points[(feed.pk, metric.pk)]  # in time order (ORDER BY)
             if not found:
                 continue

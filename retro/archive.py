@@ -10,6 +10,7 @@ are not archived: each entry's frozen snapshot carries its evidence.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
@@ -23,6 +24,15 @@ from .models import AuditLog, Entry, EntryRevision, Event, Feed, Membership, Ses
 FORMAT = "tally-event-archive"
 VERSION = 1
 User = get_user_model()
+
+
+class ArchiveEncoder(DjangoJSONEncoder):
+    """Like Django's, but keeps microseconds: an archive must round-trip exactly."""
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return super().default(o)
 
 
 class ArchiveError(ValueError):
@@ -209,7 +219,7 @@ def export_event(event: Event) -> dict:
         }
         for u in sorted(refs.users.values(), key=lambda u: u.username)
     ]
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(data, cls=ArchiveEncoder))
 
 
 def _dump_runbook(runbook: Runbook, refs: Refs) -> dict:

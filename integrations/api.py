@@ -178,6 +178,16 @@ class GenericIngestApi(IngestApi):
         return self.accept(request, event=ev, fmt=fmt, feed=fd)
 
 
+class GenericFeedIngestApi(GenericIngestApi):
+    """The generic format for one feed named in the URL (samples need no source)."""
+
+    @extend_schema(
+        request=None, responses={202: dict}, operation_id="v1_ingest_generic_feed_create"
+    )
+    def post(self, request, event: str, feed: str | None = None):
+        return super().post(request, event, feed)
+
+
 class EventBridgeIngestApi(IngestApi):
     """EventBridge events (one or a JSON list); token + ?event=, or an ingest key."""
 

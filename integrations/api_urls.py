@@ -12,7 +12,7 @@ urlpatterns = [
     path("ingest/generic/<slug:event>/", api.GenericIngestApi.as_view(), name="ingest-generic"),
     path(
         "ingest/generic/<slug:event>/<slug:feed>/",
-        api.GenericIngestApi.as_view(),
+        api.GenericFeedIngestApi.as_view(),
         name="ingest-generic-feed",
     ),
     path("ingest/firehose/", api.FirehoseIngestApi.as_view(), name="ingest-firehose"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from retro.models import Entry
 
 from . import charts, review, selectors, snapshots
-from .models import Anomaly
+from .models import Anomaly, TelemetryAlert
 
 MAX_POINTS = 720
 
@@ -89,6 +89,11 @@ def context(event, feed, params, user) -> dict:
         .order_by("start")[:500]
     )
     review.annotate_anomalies(event, anomalies)
+    alerts = list(
+        TelemetryAlert.objects.filter(feed=feed, time__gte=start, time__lte=end)
+        .order_by("time")
+        .only("kind", "state", "time", "message", "alarm_id")[:500]
+    )
     spans = [
         charts.Span(a.start, a.end, f"{a.get_kind_display()} {a.key}", kind="alert")
         for a in anomalies
@@ -131,6 +136,7 @@ def context(event, feed, params, user) -> dict:
         "charts": chart_list,
         "entries": entries,
         "anomalies": anomalies,
+        "alerts": alerts,
         "presets": presets(event, feed),
         "chart_left": 58,
         "chart_plot_width": 900 - 58 - 12,

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import IngestBatch, IngestKey, Metric, TelemetryAlert, UnmappedSource
+from .models import (
+    Anomaly,
+    IngestBatch,
+    IngestKey,
+    Metric,
+    TelemetryAlert,
+    TelemetrySnapshot,
+    UnmappedSource,
+)
 
 
 @admin.register(Metric)
@@ -32,3 +40,20 @@ class TelemetryAlertAdmin(admin.ModelAdmin):
 @admin.register(UnmappedSource)
 class UnmappedSourceAdmin(admin.ModelAdmin):
     list_display = ["source_id", "event", "samples", "alerts", "last_seen"]
+
+
+@admin.register(Anomaly)
+class AnomalyAdmin(admin.ModelAdmin):
+    """Read mostly: anomalies come from detection; dismiss them on the anomalies page."""
+
+    list_display = ["start", "end", "feed", "kind", "key", "peak", "source", "dismissed_at"]
+    list_filter = ["kind", "source"]
+    list_select_related = ["feed"]
+    readonly_fields = ["event", "feed", "kind", "key", "source", "start", "end", "peak", "detail"]
+
+
+@admin.register(TelemetrySnapshot)
+class TelemetrySnapshotAdmin(admin.ModelAdmin):
+    list_display = ["entry", "window_start", "window_end", "has_data", "created_at"]
+    exclude = ["feeds", "sparkline"]
+    readonly_fields = ["entry", "window_start", "window_end", "has_data", "entry_version"]

@@ -240,6 +240,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.sweep_pending_batches",
         "schedule": 20.0,
     },
+    "detect-silent-feeds": {
+        "task": "integrations.tasks.detect_silent_feeds",
+        "schedule": 60.0,
+    },
     "prune-raw-telemetry": {
         "task": "integrations.tasks.prune_raw_samples",
         "schedule": crontab(minute=17, hour=3),

@@ -18,6 +18,7 @@ from django.db import models, transaction
 
 from integrations.models import Anomaly, TelemetryAlert, TelemetrySnapshot
 from runbooks.models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
+from runbooks.services import index_revisions
 
 from .models import AuditLog, Entry, EntryRevision, Event, Feed, Membership, Session, Site, Vote
 
@@ -96,7 +97,7 @@ SECTIONS = [
     Section("audit", AuditLog, lambda e: e.audit_log.all(), ("at", "action", "object_id")),
 ]
 # Foreign keys that only make sense inside the database they came from.
-DROPPED = {(TelemetryAlert, "batch")}
+DROPPED = {(TelemetryAlert, "batch"), (RunbookRevision, "search_vector")}
 # Self-references set in a second pass, once every row of the section exists.
 LATER = {(Feed, "derived_from"), (Entry, "source_entry"), (Entry, "merged_into")}
 
@@ -288,6 +289,7 @@ def import_event(data: dict) -> Event:
             load_row(Site, site, refs, [])
     for runbook in data["runbooks"]:
         _load_runbook(runbook, refs)
+    index_revisions(revisions=RunbookRevision.objects.filter(search_vector__isnull=True))
     later: list = []
     refs.event = load_row(Event, data["event"], refs, later)
     for section in SECTIONS:

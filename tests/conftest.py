@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from retro import services
 from retro.models import Event, Feed, Role, Session, Site
 from tests import services as real
+from tests.browsers import browser  # noqa: F401 - Chromium for the browser tests
 from tests.workers import WorkerProcess
 
 PASSWORD = "a-long-test-password-42"

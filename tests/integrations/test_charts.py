@@ -16,8 +16,9 @@ def points(seconds, value=1.0):
 
 def chart(series, **kw):
     kw.setdefault("tz", zoneinfo.ZoneInfo("America/Los_Angeles"))
-    return line_chart(title="Packet loss", series=series, start=T0,
-                      end=T0 + timedelta(minutes=10), **kw)
+    return line_chart(
+        title="Packet loss", series=series, start=T0, end=T0 + timedelta(minutes=10), **kw
+    )
 
 
 def test_chart_is_valid_svg_with_unit_on_the_axis_title():
@@ -30,7 +31,9 @@ def test_chart_is_valid_svg_with_unit_on_the_axis_title():
 def test_time_axis_is_in_the_viewers_zone():
     svg = chart([Series("x", "ms", points(range(0, 600, 10)))])
     assert "09:00" in svg and "PST" in svg  # 17:00 UTC in Los Angeles
-    dublin = chart([Series("x", "ms", points(range(0, 600, 10)))], tz=zoneinfo.ZoneInfo("Europe/Dublin"))
+    dublin = chart(
+        [Series("x", "ms", points(range(0, 600, 10)))], tz=zoneinfo.ZoneInfo("Europe/Dublin")
+    )
     assert "17:00" in dublin and "GMT" in dublin
 
 
@@ -38,7 +41,7 @@ def test_a_hole_in_the_data_is_drawn_as_a_gap_not_zero():
     data = points(range(0, 200, 10)) + points(range(400, 600, 10))
     svg = chart([Series("rtt", "ms", data)])
     assert svg.count("<polyline") == 2
-    assert len(split_runs(data + [(T0 + timedelta(seconds=300), None)], None)) == 2
+    assert len(split_runs([*data, (T0 + timedelta(seconds=300), None)], None)) == 2
 
 
 def test_no_data_says_so():
@@ -48,8 +51,12 @@ def test_no_data_says_so():
 
 def test_marker_and_alert_span_are_drawn():
     span = Span(T0 + timedelta(minutes=2), T0 + timedelta(minutes=3), "InputLoss <b>")
-    svg = chart([Series("bitrate", "Mb/s", points(range(0, 600, 10)))],
-                marker=T0 + timedelta(minutes=5), marker_label="entry", spans=[span])
+    svg = chart(
+        [Series("bitrate", "Mb/s", points(range(0, 600, 10)))],
+        marker=T0 + timedelta(minutes=5),
+        marker_label="entry",
+        spans=[span],
+    )
     assert 'stroke-dasharray="4 3"' in svg and ">entry<" in svg
     assert "span-alert" in svg and "InputLoss &lt;b&gt;" in svg
     ET.fromstring(svg)

@@ -5,26 +5,12 @@ import pytest
 
 from integrations.models import Anomaly
 from retro.models import Entry
-from tests.browser.test_live_board import ARGS, open_board
+from tests.browser.test_live_board import open_board
 from tests.workers import wait_for
 
 from .telemetry_factory import ingest, srt_lines
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from tests.services import require_chromium
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    path = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=path, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -2,64 +2,18 @@
 and finds last year's learning about SRT latency from the contribution runbook's page."""
 
 import os
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from retro import services as retro_services
 from retro.models import Event, Role
 from runbooks.demo import load_runbooks
 from runbooks.models import RunbookRun, RunStep
 from tests.conftest import EVENT_START, PASSWORD
-from tests.services import require_chromium
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = os.environ.get("RUNBOOK_SCREENSHOTS")
-
-
-def _server_request_threads() -> list[threading.Thread]:
-    """The live server's request threads: each holds a database connection until the
-    browser's keep-alive socket closes, and PostgreSQL will not drop a database in use."""
-    return [t for t in threading.enumerate() if "process_request_thread" in t.name]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    """Chromium for one test; afterwards every page, context and the browser are closed and
-    the live server's request threads have let go of their database connections."""
-    path = require_chromium()
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between page actions are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=path, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            for context in chromium.contexts:
-                context.close()
-            chromium.close()
-            # The ORM calls made while Playwright's loop runs use a connection of their own
-            # (Django keeps connections per context); close it, or it outlives the test.
-            connections.close_all()
-    deadline = time.monotonic() + 10
-    while _server_request_threads() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _server_request_threads(), "live server request threads still hold connections"
 
 
 def _shot(page, name):

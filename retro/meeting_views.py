@@ -352,13 +352,13 @@ def action_status(request, pk):
     try:
         from .services import set_action_status
 
-        set_action_status(entry=action, status=status, actor=request.user)
+        action = set_action_status(entry=action, status=status, actor=request.user)
     except ValidationError as exc:
         messages.error(request, _errors(exc))
     except StaleVersion as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"#{str(action.pk)[:8]} is now {Entry.Status(status).label}.")
+        messages.success(request, f"#{str(action.pk)[:8]} is now {action.get_status_display()}.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = reverse("actions-event", args=[action.event.slug])

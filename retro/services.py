@@ -374,6 +374,10 @@ def set_action_status(*, entry: Entry, status: str, actor) -> Entry:
     """Move an action to a status (allowed even after the retro is finalized)."""
     if entry.kind != Entry.Kind.ACTION:
         raise ValidationError({"status": "Only actions have a status."})
+    if status not in Entry.Status.values:
+        raise ValidationError(
+            {"status": f"Unknown status {status!r}; use one of {', '.join(Entry.Status.values)}."}
+        )
     return edit_entry(entry=entry, editor=actor, version=entry.version, status=status)
 
 

@@ -232,17 +232,21 @@ def _axes(ticks, y, box, start, end, tz, x) -> list[str]:
         'stroke="currentColor" stroke-opacity="0.6"/>'
     )
     zone = ""
+    multi_day = (end - start) > timedelta(hours=20)
     for tick in time_ticks(start, end, tz):
         tx = x(tick)
         local = tick.astimezone(tz)
         zone = local.tzname() or ""
+        label = f"{local:%a %d} {local:%H:%M}" if multi_day else f"{local:%H:%M}"
+        if multi_day and local.hour == 0 and local.minute == 0:
+            label = f"{local:%a %d %b}"
         parts.append(
             f'<line x1="{tx:.1f}" y1="{bottom}" x2="{tx:.1f}" y2="{bottom + 4}" '
             'stroke="currentColor" stroke-opacity="0.6"/>'
         )
         parts.append(
             f'<text x="{tx:.1f}" y="{bottom + 15}" font-size="10" text-anchor="middle" '
-            f'fill="currentColor">{local:%H:%M}</text>'
+            f'fill="currentColor">{label}</text>'
         )
     parts.append(
         f'<text x="{box.left + box.plot_w}" y="14" font-size="10" text-anchor="end" '

@@ -107,7 +107,7 @@ def context(event, feed, params, user) -> dict:
         charts.Span(e.occurred_at, e.occurred_at, e.get_kind_display(), kind="entry")
         for e in entries
     ]
-    tz = event.tz
+    tz = timezone.get_current_timezone()  # the viewer's zone (tally_tz cookie)
     chart_list = []
     for one in selectors.series(query):
         points = snapshots.downsample(

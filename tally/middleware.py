@@ -2,6 +2,7 @@
 
 import logging
 import zoneinfo
+from urllib.parse import unquote
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
@@ -78,7 +79,7 @@ class ViewerTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        name = request.COOKIES.get("tally_tz", "")
+        name = unquote(request.COOKIES.get("tally_tz", ""))  # the browser URL-encodes "/"
         try:
             timezone.activate(zoneinfo.ZoneInfo(name)) if name else timezone.deactivate()
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -9,9 +9,17 @@ register = template.Library()
 @register.inclusion_tag("integrations/_tag_entry_charts.html")
 def entry_charts(entry, event):
     """Per-feed SVG charts of the entry's frozen window (entry page)."""
+    from django.utils import timezone
+
     from integrations import snapshots
 
-    return {"entry": entry, "event": event, "groups": snapshots.chart_svgs(entry, tz=event.tz)}
+    viewer = timezone.get_current_timezone()
+    return {
+        "entry": entry,
+        "event": event,
+        "viewer_zone": str(viewer),
+        "groups": snapshots.chart_svgs(entry, tz=viewer),
+    }
 
 
 @register.simple_tag

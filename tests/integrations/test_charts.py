@@ -78,3 +78,14 @@ def test_sparkline_keeps_gaps():
     svg = sparkline(data, marker=T0 + timedelta(seconds=50))
     assert svg.count("<polyline") == 2
     assert sparkline([]) == ""
+
+
+def test_multi_day_axis_names_the_days():
+    svg = line_chart(
+        title="Bitrate",
+        series=[Series("x", "Mb/s", points(range(0, 600, 10)))],
+        start=T0,
+        end=T0 + timedelta(days=3),
+        tz=zoneinfo.ZoneInfo("America/Los_Angeles"),
+    )
+    assert "Fri 27 Nov" in svg or "Sat 28 Nov" in svg

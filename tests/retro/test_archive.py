@@ -55,8 +55,13 @@ def test_broken_reference_imports_nothing(event, operator):
 
     from retro import services
 
-    services.log_entry(event=event, author=operator, kind="win", body="clean failover",
-                       occurred_at=event.start + timedelta(hours=1))
+    services.log_entry(
+        event=event,
+        author=operator,
+        kind="win",
+        body="clean failover",
+        occurred_at=event.start + timedelta(hours=1),
+    )
     data = export_event(event)
     event.delete()
     data["entries"][0]["feeds"] = ["no-such-feed"]

@@ -77,7 +77,9 @@ def test_action_owner_must_be_a_member(event, operator, outsider):
 
 def test_edit_keeps_history_and_bumps_version(event, operator, lead):
     entry, _ = log(event, operator, feeds=[event.feeds.get(slug="kn1-asl")])
-    edited = services.edit_entry(entry=entry, editor=lead, version=1, body="Raised latency to 400 ms")
+    edited = services.edit_entry(
+        entry=entry, editor=lead, version=1, body="Raised latency to 400 ms"
+    )
     assert edited.version == 2
     revision = edited.revisions.get()
     assert revision.editor == lead

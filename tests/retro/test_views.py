@@ -70,3 +70,9 @@ def test_security_headers_on_pages(viewer_client, event):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_viewer_zone_cookie_as_the_browser_sends_it(viewer_client, event):
+    viewer_client.cookies["tally_tz"] = "Europe%2FDublin"  # encodeURIComponent in tz.js
+    page = viewer_client.get(f"/events/{event.slug}/").content.decode()
+    assert "17:00 GMT" in page

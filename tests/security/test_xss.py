@@ -47,9 +47,11 @@ class Inspector(HTMLParser):
             value = (value or "").strip().lower()
             if name.startswith("on") or name in ("style", "src", "srcset", "action", "formaction"):
                 self.problems.append(f"attribute {name}")
-            if name == "href" and not value.startswith(
-                ("http://", "https://", "mailto:", "#", "/")
-            ) and ":" in value.split("/")[0]:
+            if (
+                name == "href"
+                and not value.startswith(("http://", "https://", "mailto:", "#", "/"))
+                and ":" in value.split("/")[0]
+            ):
                 self.problems.append(f"href {value}")
 
 
@@ -67,7 +69,20 @@ def test_known_attacks_render_to_nothing_executable():
 
 
 fragments = st.sampled_from(
-    [*ATTACKS, "**bold**", "| a | b |\n|---|---|\n| 1 | 2 |", "- [ ] step", "```\ncode <b>\n```", "\n", " ", "<", ">", '"', "'", "&"]
+    [
+        *ATTACKS,
+        "**bold**",
+        "| a | b |\n|---|---|\n| 1 | 2 |",
+        "- [ ] step",
+        "```\ncode <b>\n```",
+        "\n",
+        " ",
+        "<",
+        ">",
+        '"',
+        "'",
+        "&",
+    ]
 )
 
 

@@ -45,6 +45,10 @@ KEY_PREFIX = "tik_"
 MAX_REJECTED_KEPT = 500
 NO_SOURCE = "(no source id)"
 _TIME = attrgetter("time")
+_METRIC = attrgetter("metric")
+_VALUE = attrgetter("value")
+_STATS = attrgetter("stats")
+_UNIT = attrgetter("unit")
 
 
 def max_attempts() -> int:
@@ -238,20 +242,22 @@ def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     return mapped_samples, mapped_alerts, dict(unmapped)
 
 
-def _rows(samples_by_feed: dict[int, list[Sample]]) -> list[storage.Row]:
-    """COPY rows (feed, metric id, time, value, min, max, sum, count); one pass per batch."""
-    units = {  # reversed: the first unit reported for a metric wins
-        metric: unit
-        for samples in reversed(list(samples_by_feed.values()))
-        for _, metric, _, _, unit, _, _ in reversed(samples)
-    }
+def _columns(samples_by_feed: dict[int, list[Sample]]) -> storage.Columns:
+    """COPY columns (feed ids, metric ids, times, values, stats); C-level passes per batch."""
+    units = {}
+    for samples in reversed(list(samples_by_feed.values())):  # the first unit reported wins
+        units.update(
+            zip(map(_METRIC, reversed(samples)), map(_UNIT, reversed(samples)), strict=True)
+        )
     ids = storage.metric_ids(units)
-    no_stats = (None, None, None, None)
-    return [
-        (feed_id, ids[metric], moment, value, *(stats or no_stats))
-        for feed_id, samples in samples_by_feed.items()
-        for _, metric, moment, value, _, _, stats in samples
-    ]
+    feeds, metrics, times, values, stats = [], [], [], [], []
+    for feed_id, samples in samples_by_feed.items():
+        feeds += [feed_id] * len(samples)
+        metrics += map(ids.__getitem__, map(_METRIC, samples))
+        times += map(_TIME, samples)
+        values += map(_VALUE, samples)
+        stats += map(_STATS, samples)
+    return feeds, metrics, times, values, (stats if any(stats) else None)
 
 
 def _days(samples: list[Sample]) -> set:
@@ -305,13 +311,14 @@ def after_batch_stored(
     for feed_id, samples in samples_by_feed.items():
         if not samples:
             continue
-        latest = max(s.time for s in samples)
+        latest = max(map(_TIME, samples))
         status, _ = FeedTelemetryStatus.objects.select_for_update().get_or_create(feed_id=feed_id)
         if status.last_sample_at is None or latest > status.last_sample_at:
             status.last_sample_at = latest
         status.last_batch_at = timezone.now()
         known = set(status.metric_ids)
-        new = known | set(storage.metric_ids({s.metric: s.unit for s in samples}).values())
+        units = dict(zip(map(_METRIC, samples), map(_UNIT, samples), strict=True))
+        new = known | set(storage.metric_ids(units).values())
         if new != known:
             status.metric_ids = sorted(new)
         status.save()
@@ -327,11 +334,11 @@ def _parse_batch(batch: IngestBatch) -> ParseResult:
 def _store(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
     """Store what maps to feeds; return (samples stored, alerts stored, unmapped by source)."""
     samples_by_feed, alerts_by_feed, unmapped = _route(batch, result, only_sources)
-    rows = _rows(samples_by_feed)
-    storage.store_samples(rows)
+    columns = _columns(samples_by_feed)
+    storage.store_columns(columns)
     alerts = _store_alerts(batch, alerts_by_feed)
     after_batch_stored(batch, samples_by_feed, alerts_by_feed)
-    return len(rows), alerts, unmapped
+    return len(columns[0]), alerts, unmapped
 
 
 def process_batch(*, batch_id: int) -> IngestBatch | None:
@@ -351,13 +358,15 @@ def process_batch(*, batch_id: int) -> IngestBatch | None:
             return _finish_unparseable(batch_id, err)
         storage.ensure_partitions(_days(result.samples))
         with transaction.atomic():
-            batch = (
+            batch = (  # without the body: it is parsed already and is not written back
                 IngestBatch.objects.select_for_update(skip_locked=True)
                 .filter(pk=batch_id, state=IngestBatch.State.PENDING)
+                .defer("body")
                 .first()
             )
             if batch is None:
                 return None
+            storage.relax_commit()
             samples, alerts, unmapped = _store(batch, result)
             if unmapped:
                 _quarantine_sources(batch, unmapped)
@@ -372,12 +381,26 @@ def process_batch(*, batch_id: int) -> IngestBatch | None:
             batch.error = _unmapped_reason(unmapped)
             batch.attempts += 1
             batch.processed_at = timezone.now()
-            batch.save()
+            batch.save(update_fields=_PROCESSED_FIELDS)
             return batch
     except Exception as err:
         storage.forget_cached_ids()
         _record_failure(batch_id, err)
         raise
+
+
+# Everything process_batch sets: a plain save() would write the (megabytes of) body back too.
+_PROCESSED_FIELDS = [
+    "samples",
+    "alerts",
+    "unmapped",
+    "rejected",
+    "rejected_count",
+    "state",
+    "error",
+    "attempts",
+    "processed_at",
+]
 
 
 def _unmapped_reason(unmapped: dict[str, list[int]]) -> str:

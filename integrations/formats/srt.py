@@ -127,6 +127,7 @@ class _Collector:
         self.records: list[_Record] = []
         self.rejected: list[Rejected] = []
         self._fields: dict[tuple[str, str], FieldInfo | None] = dict(_KNOWN)
+        self._groups: dict[str, dict[str, FieldInfo | None]] = {}
         self._sockets: dict[int, tuple[int, float | None]] = {}
 
     def reject(self, number: int, field: str | None, reason: str) -> None:
@@ -196,9 +197,13 @@ class _Collector:
     def _json_group(self, number: int, group: str, fields: dict) -> list[tuple[FieldInfo, float]]:
         """Collect the valid numeric fields of one JSON group."""
         kept = []
-        known = self._fields
+        known = self._groups.get(group)  # key -> FieldInfo of this group (no tuple per field)
+        if known is None:
+            known = self._groups[group] = {}
         for key, raw in fields.items():
-            info = known.get((group, key)) or self.field(group, key)
+            info = known.get(key)
+            if info is None:
+                info = known[key] = self.field(group, key)
             # Fast path for the usual case (a known field, a finite int/float, not a negative
             # counter); anything else goes through the checks below, which say why.
             kind = type(raw)
@@ -439,11 +444,17 @@ def _emit(records: list[_Record], cumulative: set[str], rejected: list[Rejected]
     samples: list[Sample] = []
     append = samples.append
     previous: dict[tuple[str, str], float] = {}
+    new = tuple.__new__  # Sample(...) without its Python-level __new__ (a big batch makes 10^5)
     for record in records:
         connection, moment = record.connection, record.time
-        as_delta = connection in cumulative
+        if connection not in cumulative:
+            samples += [
+                new(Sample, (None, metric, moment, value, unit, connection, None))
+                for (metric, unit, _), value in record.values
+            ]
+            continue
         for (metric, unit, counter), value in record.values:
-            if as_delta and counter:
+            if counter:
                 last = previous.get((connection, metric))
                 previous[(connection, metric)] = value
                 if last is not None:
@@ -452,5 +463,5 @@ def _emit(records: list[_Record], cumulative: set[str], rejected: list[Rejected]
                         rejected.append(Rejected(record.number, metric, reason))
                         continue
                     value -= last
-            append(Sample(None, metric, moment, value, unit, connection))
+            append(new(Sample, (None, metric, moment, value, unit, connection, None)))
     return samples

@@ -55,20 +55,74 @@ def feed_graph(event: Event) -> FeedGraph:
     return graph
 
 
-def _entry_windows(event: Event) -> dict[int, list[tuple[datetime, datetime, str]]]:
-    """Feed id -> (window start, window end, entry id) of the live entries about that feed."""
-    from retro.models import Entry
+# More anomaly ranges than this are not worth one OR branch each: one range spans them all.
+MAX_RANGES = 50
 
+
+def _merged_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[list[datetime]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    if len(merged) > MAX_RANGES:
+        return [(merged[0][0], max(end for _, end in merged))]
+    return [(start, end) for start, end in merged]
+
+
+def _entry_windows(
+    event: Event, anomalies: list, graph: FeedGraph, now: datetime
+) -> dict[int, list[tuple[datetime, datetime, str]]]:
+    """Feed id -> (window start, window end, entry id) of the live entries about that feed
+    whose window can overlap one of `anomalies` (entries on the anomalies' feeds and their
+    upstream feeds only, occurred_at within the anomalies' ranges widened by the widest
+    window). Two queries whatever the number of entries or anomalies; none without anomalies.
+    """
+    from django.db.models import Max, Q
+
+    from retro.models import Entry, live_entries
+
+    if not anomalies:
+        return {}
+    feed_ids: set[int] = set()
+    for anomaly in anomalies:
+        feed_ids.add(anomaly.feed_id)
+        feed_ids.update(graph.ancestors(anomaly.feed_id))
+    widest = (
+        live_entries()
+        .filter(event=event)
+        .aggregate(before=Max("window_before"), after=Max("window_after"))
+    )
+    # window [at - before, at + after] overlaps [start, end] <=> start - after <= at <= end + before
+    before = timedelta(seconds=widest["before"] or 0)
+    after = timedelta(seconds=widest["after"] or 0)
+    ranges = _merged_ranges([(a.start - after, (a.end or now) + before) for a in anomalies])
+    when = Q()
+    for start, end in ranges:
+        when |= Q(entry__occurred_at__gte=start, entry__occurred_at__lte=end)
     through = Entry.feeds.through
-    rows = through.objects.filter(
-        entry__event=event, entry__deleted_at__isnull=True, entry__merged_into__isnull=True
-    ).values_list(
-        "feed_id", "entry_id", "entry__occurred_at", "entry__window_before", "entry__window_after"
+    rows = (
+        through.objects.filter(
+            when,
+            feed_id__in=sorted(feed_ids),
+            entry__event=event,
+            entry__deleted_at__isnull=True,
+            entry__merged_into__isnull=True,
+        )
+        .order_by("entry__occurred_at", "entry_id")
+        .values_list(
+            "feed_id",
+            "entry_id",
+            "entry__occurred_at",
+            "entry__window_before",
+            "entry__window_after",
+        )
     )
     out: dict[int, list] = {}
-    for feed_id, entry_id, at, before, after in rows:
+    for feed_id, entry_id, at, before_s, after_s in rows:
         out.setdefault(feed_id, []).append(
-            (at - timedelta(seconds=before), at + timedelta(seconds=after), str(entry_id))
+            (at - timedelta(seconds=before_s), at + timedelta(seconds=after_s), str(entry_id))
         )
     return out
 
@@ -80,8 +134,8 @@ def annotate_anomalies(event: Event, anomalies: list, graph: FeedGraph | None = 
     depth) has a telemetry window overlapping the anomaly.
     """
     graph = graph or feed_graph(event)
-    windows = _entry_windows(event)
     now = datetime.now(UTC)
+    windows = _entry_windows(event, anomalies, graph, now)
     for anomaly in anomalies:
         end = anomaly.end or now
         entry_ids = []

@@ -60,16 +60,27 @@ def check_window(before, after) -> None:
 
 
 def on_entry_changed(entry, fields: set[str]) -> None:
-    """ENTRY_CHANGE_HOOKS member: check the window and refreeze the snapshot after commit."""
+    """ENTRY_CHANGE_HOOKS member: check the window and refreeze the snapshot after commit.
+
+    Runs inside every entry write (the entry POST among them), so it makes no query: a new
+    entry comes with its feeds known (retro.services.log_entry) and one without feeds has
+    nothing to freeze; everything else (what is stored, what to build) is the task's, which
+    is idempotent.
+    """
     from . import tasks
 
     if not fields & SNAPSHOT_FIELDS:
         return
     check_window(entry.window_before, entry.window_after)
-    if fields == {"created"} and not entry.feeds.exists():
+    if fields == {"created"} and not _has_feeds(entry):
         return  # nothing to freeze; an edit that adds feeds comes back here
     entry_id = str(entry.pk)
-    transaction.on_commit(lambda: tasks.snapshot_entry.delay(entry_id))
+    transaction.on_commit(lambda: tasks.snapshot_entry.delay(entry_id=entry_id))
+
+
+def _has_feeds(entry) -> bool:
+    known = getattr(entry, "_prefetched_objects_cache", {}).get("feeds")
+    return bool(known) if known is not None else entry.feeds.exists()
 
 
 def _key_rank(name: str) -> int:

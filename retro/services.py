@@ -297,13 +297,23 @@ def log_entry(
         validate_unique=False,
     )
     entry.save(force_insert=True)
+    feeds = list(dict.fromkeys(feeds))
     if feeds:
         through = Entry.feeds.through
-        through.objects.bulk_create(
-            [through(entry_id=entry.pk, feed_id=f.pk) for f in dict.fromkeys(feeds)]
-        )
+        through.objects.bulk_create([through(entry_id=entry.pk, feed_id=f.pk) for f in feeds])
+    _know_feeds(entry, feeds)
     entry_changed(entry, {"created"})
     return entry, True
+
+
+def _know_feeds(entry: Entry, feeds: list[Feed]) -> None:
+    """Store a new entry's feeds as prefetch_related would, so neither the change hooks nor
+    the API response read back what was just written. In Feed's Meta.ordering (stage,
+    slug), compared as the databases' C collation compares them."""
+    cached = entry.feeds.all()
+    cached._result_cache = sorted(feeds, key=lambda f: (f.stage, f.slug))
+    cached._prefetch_done = True
+    entry.__dict__.setdefault("_prefetched_objects_cache", {})["feeds"] = cached
 
 
 def _snapshot(entry: Entry) -> dict:

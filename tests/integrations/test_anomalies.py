@@ -199,6 +199,50 @@ def test_an_entry_about_an_upstream_feed_reviews_a_downstream_anomaly_not_the_re
     assert not reviewed(event, anomaly)
 
 
+def test_a_wide_window_far_from_the_anomaly_still_reviews_it(event, operator):
+    anomaly = loss_on(event, "kn1-contrib-a")
+    contrib = event.feeds.get(slug="kn1-contrib-a")
+    log = dict(event=event, author=operator, kind="learning", body="x", feeds=[contrib])
+    retro_services.log_entry(**log, occurred_at=anomaly.start - timedelta(hours=3))
+    assert not reviewed(event, anomaly)
+    retro_services.log_entry(
+        **log,
+        occurred_at=anomaly.end + timedelta(hours=10),  # its window reaches back 11 h
+        window_before=11 * 3600,
+        window_after=60,
+    )
+    assert reviewed(event, anomaly)
+
+
+def test_review_state_takes_the_same_queries_whatever_the_number_of_entries(
+    event, operator, django_assert_num_queries
+):
+    from retro.models import Entry
+
+    anomaly = loss_on(event, "kn1-contrib-a")
+    contrib = event.feeds.get(slug="kn1-contrib-a")
+    graph = review.feed_graph(event)
+
+    def entries(n, at):
+        made = Entry.objects.bulk_create(
+            Entry(event=event, author=operator, kind="win", body="x", occurred_at=at)
+            for _ in range(n)
+        )
+        Entry.feeds.through.objects.bulk_create(
+            Entry.feeds.through(entry_id=e.pk, feed_id=contrib.pk) for e in made
+        )
+
+    entries(3, anomaly.start - timedelta(hours=2))
+    with django_assert_num_queries(2):  # the widest window, the candidate entries
+        assert not review.annotate_anomalies(event, [anomaly], graph)[0].reviewed
+    entries(300, anomaly.start - timedelta(hours=2))
+    entries(1, anomaly.start)
+    with django_assert_num_queries(2):
+        assert review.annotate_anomalies(event, [anomaly], graph)[0].reviewed
+    with django_assert_num_queries(0):
+        assert review.annotate_anomalies(event, [], graph) == []
+
+
 def test_a_dismissed_anomaly_counts_as_reviewed_and_the_dismissal_is_audited(event, lead):
     from retro.models import AuditLog
 

@@ -5,10 +5,12 @@ commit. `process_batch` parses, stores samples, rollups and alerts and marks the
 one transaction, so a killed worker leaves it pending and a rerun stores it exactly once.
 """
 
+import gc
 import hashlib
 import hmac
 import secrets
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
@@ -341,6 +343,25 @@ def _store(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     return len(columns[0]), alerts, unmapped
 
 
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while a batch is parsed and stored.
+
+    A big batch allocates ~10^5 tuples that all survive until it is stored: they trip the
+    collector's thresholds over and over, and the full collections that follow walk the whole
+    Django heap (measured: ~55 ms of CPU per 36,000-sample batch, twice the parse itself).
+    Refcounting still frees everything; the collector resumes (if it was on) when the batch is
+    done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def process_batch(*, batch_id: int) -> IngestBatch | None:
     """Parse a pending batch and store everything it holds, exactly once.
 
@@ -348,6 +369,11 @@ def process_batch(*, batch_id: int) -> IngestBatch | None:
     twice); partitions are created next; then one transaction claims the batch with
     SELECT ... FOR UPDATE SKIP LOCKED, stores samples, rollups and alerts, and marks it.
     """
+    with _gc_paused():
+        return _process_batch(batch_id)
+
+
+def _process_batch(batch_id: int) -> IngestBatch | None:
     batch = IngestBatch.objects.filter(pk=batch_id, state=IngestBatch.State.PENDING).first()
     if batch is None:
         return None

@@ -16,7 +16,7 @@ from tally.api import Conflict
 
 from . import selectors, services
 from .actions import OPEN_STATUSES
-from .models import Entry, Event, Feed, Role, Session, Site, live_entries
+from .models import FEED_FIELDS, Entry, Event, Feed, Role, Session, Site, live_entries
 
 User = get_user_model()
 
@@ -94,20 +94,7 @@ class FeedSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Feed
-        fields = [
-            "slug",
-            "name",
-            "kind",
-            "language",
-            "stage",
-            "session",
-            "origin",
-            "destination",
-            "transport",
-            "path",
-            "source_ids",
-            "derived_from",
-        ]
+        fields = ["slug", *FEED_FIELDS]
 
 
 class FeedPatchSerializer(serializers.Serializer):

@@ -223,6 +223,22 @@ class Feed(models.Model):
         return None
 
 
+# A feed's descriptive fields, as the rundown, the API and the services name them.
+FEED_FIELDS = (
+    "name",
+    "kind",
+    "language",
+    "stage",
+    "session",
+    "origin",
+    "destination",
+    "transport",
+    "path",
+    "source_ids",
+    "derived_from",
+)
+
+
 class Membership(models.Model):
     """A user's role on one event."""
 

@@ -14,24 +14,13 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .models import FEED_FIELDS as MODEL_FEED_FIELDS
 from .models import Event, Feed, Session, Site
 
 EVENT_FIELDS = ["name", "venue", "time_zone", "start", "end", "state"]
 SITE_FIELDS = ["name", "role", "city", "time_zone"]
 SESSION_FIELDS = ["title", "kind", "room", "start", "end"]
-FEED_FIELDS = [
-    "name",
-    "kind",
-    "language",
-    "stage",
-    "session",
-    "origin",
-    "destination",
-    "transport",
-    "path",
-    "source_ids",
-    "derived_from",
-]
+FEED_FIELDS = list(MODEL_FEED_FIELDS)
 CSV_COLUMNS = [
     "type",
     "slug",

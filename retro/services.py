@@ -11,23 +11,11 @@ from django.utils import timezone
 from tally.markdown import render_markdown
 
 from . import audit
-from .models import Entry, EntryRevision, Event, Feed, Membership, Role, Stage
+from .models import FEED_FIELDS, Entry, EntryRevision, Event, Feed, Membership, Role, Stage
 
 User = get_user_model()
 
-FEED_EDITABLE = {
-    "name",
-    "kind",
-    "language",
-    "stage",
-    "session",
-    "origin",
-    "destination",
-    "transport",
-    "path",
-    "source_ids",
-    "derived_from",
-}
+FEED_EDITABLE = set(FEED_FIELDS)
 
 
 @transaction.atomic
@@ -391,49 +379,42 @@ def set_action_status(*, entry: Entry, status: str, actor) -> Entry:
     return edit_entry(entry=entry, editor=actor, version=entry.version, status=status)
 
 
-@transaction.atomic
 def delete_entry(*, entry: Entry, actor) -> Entry:
     """Soft-delete: the entry disappears from the board and can be restored."""
-    _ensure_open(entry.event)
-    if entry.deleted_at is None:
-        entry.deleted_at = timezone.now()
-        entry.deleted_by = actor
-        entry.version += 1
-        entry.updated_at = entry.deleted_at
-        entry.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
-        EntryRevision.objects.create(
-            entry=entry, version=entry.version, editor=actor, changes={"deleted": [False, True]}
-        )
-        audit.record(
-            actor=actor,
-            action="entry.delete",
-            obj=entry,
-            event=entry.event,
-            summary=f"{entry.get_kind_display()} deleted",
-        )
-    return entry
+    return _set_deleted(entry, actor, deleted=True)
+
+
+def restore_entry(*, entry: Entry, actor) -> Entry:
+    """Undo a soft delete."""
+    return _set_deleted(entry, actor, deleted=False)
 
 
 @transaction.atomic
-def restore_entry(*, entry: Entry, actor) -> Entry:
-    """Undo a soft delete."""
+def _set_deleted(entry: Entry, actor, *, deleted: bool) -> Entry:
+    """Flip the soft-delete flag, with a history line and an audit line; no-op if already so."""
     _ensure_open(entry.event)
-    if entry.deleted_at is not None:
-        entry.deleted_at = None
-        entry.deleted_by = None
-        entry.version += 1
-        entry.updated_at = timezone.now()
-        entry.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
-        EntryRevision.objects.create(
-            entry=entry, version=entry.version, editor=actor, changes={"deleted": [True, False]}
-        )
-        audit.record(
-            actor=actor,
-            action="entry.restore",
-            obj=entry,
-            event=entry.event,
-            summary=f"{entry.get_kind_display()} restored",
-        )
+    if (entry.deleted_at is not None) == deleted:
+        return entry
+    now = timezone.now()
+    entry.deleted_at = now if deleted else None
+    entry.deleted_by = actor if deleted else None
+    entry.version += 1
+    entry.updated_at = now
+    entry.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+    EntryRevision.objects.create(
+        entry=entry,
+        version=entry.version,
+        editor=actor,
+        changes={"deleted": [not deleted, deleted]},
+    )
+    verb = "deleted" if deleted else "restored"
+    audit.record(
+        actor=actor,
+        action=f"entry.{'delete' if deleted else 'restore'}",
+        obj=entry,
+        event=entry.event,
+        summary=f"{entry.get_kind_display()} {verb}",
+    )
     return entry
 
 

@@ -55,12 +55,15 @@ class IngestBatch(models.Model):
         QUARANTINED = "quarantined", "Quarantined"
         FAILED = "failed", "Failed"
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="ingest_batches")
+    # No index of its own: the (event, received_at) index leads with it.
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="ingest_batches", db_index=False
+    )
     feed = models.ForeignKey(
         Feed, null=True, blank=True, on_delete=models.SET_NULL, related_name="ingest_batches"
     )
     format = models.CharField(max_length=16)
-    body = models.BinaryField()
+    body = models.BinaryField()  # lz4 TOAST compression on PostgreSQL (migration 0005)
     content_type = models.CharField(max_length=100, blank=True)
     options = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=200, null=True, blank=True)
@@ -123,7 +126,8 @@ class TelemetrySample(models.Model):
 class TelemetryRollup(models.Model):
     """Min/sum/count/max of a metric over a 10 s or 60 s bucket, kept after raw samples go."""
 
-    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, db_constraint=False)
+    # No index of its own: the unique (feed, step, metric, bucket) index leads with it.
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, db_constraint=False, db_index=False)
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, db_constraint=False)
     step = models.PositiveSmallIntegerField()  # seconds: 10 or 60
     bucket = models.DateTimeField()

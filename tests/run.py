@@ -29,15 +29,26 @@ def choose_services(env: dict) -> list[str]:
     """Fill DATABASE_URL and CELERY_BROKER_URL; return what was chosen, for the banner."""
     ci = env.get("CI", "").lower() in {"1", "true", "yes"}
     notes = []
-    if not env.get("DATABASE_URL") and (ci or answers("127.0.0.1", 5432)):
+    if env.get("TALLY_TEST_EMBEDDED") == "1" and not ci:
+        # Pretend to be a laptop without services: SQLite, eager tasks, skips listed.
+        env["DATABASE_URL"] = env["CELERY_BROKER_URL"] = ""
+        env["TALLY_TEST_EMBEDDED_FORCED"] = "1"
+    forced = env.get("TALLY_TEST_EMBEDDED_FORCED") == "1"
+    if not forced and not env.get("DATABASE_URL") and (ci or answers("127.0.0.1", 5432)):
         env["DATABASE_URL"] = PG_URL
-    if not env.get("CELERY_BROKER_URL") and (ci or answers("127.0.0.1", 6379)):
+    if not forced and not env.get("CELERY_BROKER_URL") and (ci or answers("127.0.0.1", 6379)):
         env["CELERY_BROKER_URL"] = REDIS_URL
     notes.append(f"database: {env.get('DATABASE_URL') or 'SQLite (embedded)'}")
     notes.append(f"broker:   {env.get('CELERY_BROKER_URL') or 'none: tasks run eagerly'}")
     env.setdefault("TALLY_QUEUE_PREFIX", f"test{os.getpid()}-")
-    env.setdefault("TALLY_TEST_DB", f"test_tally_{os.getpid()}")
     env["TALLY_DATA_DIR"] = env.get("TALLY_DATA_DIR", str(ROOT / "data" / "test"))
+    if env.get("DATABASE_URL"):
+        env.setdefault("TALLY_TEST_DB", f"test_tally_{os.getpid()}")
+    else:  # SQLite: a file in the data folder, so live-server tests share it
+        Path(env["TALLY_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        env.setdefault(
+            "TALLY_TEST_DB", str(Path(env["TALLY_DATA_DIR"]) / f"test_{os.getpid()}.sqlite3")
+        )
     return notes
 
 

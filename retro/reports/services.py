@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import audit, selectors
@@ -180,17 +180,6 @@ def render_report(*, report_id: int, memory_limit_mb: int | None = None) -> Repo
         if time.monotonic() - started > SOFT_TIME_LIMIT:
             # Celery's soft limit fired inside the renderer, which caught it and went on.
             raise ReportLimitExceeded(TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))
-    except ReportLimitExceeded as exc:
-        fail_report(report_id, str(exc))
-    except Exception as exc:
-        if _out_of_memory(exc):
-            fail_report(report_id, f"The report exceeded its memory limit ({MEMORY_LIMIT_MB} MB).")
-        elif type(exc).__name__ == "SoftTimeLimitExceeded":
-            fail_report(report_id, TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))
-        else:
-            log.exception("report %s failed", report_id)
-            fail_report(report_id, f"Rendering failed: {type(exc).__name__}: {exc}")
-    else:
         report.file.save(file_name(report), ContentFile(data), save=False)
         Report.objects.filter(pk=report_id).update(
             file=report.file.name,
@@ -199,8 +188,31 @@ def render_report(*, report_id: int, memory_limit_mb: int | None = None) -> Repo
             progress=100,
             finished_at=timezone.now(),
         )
+    except ReportLimitExceeded as exc:
+        fail_report(report_id, str(exc))
+    except Exception as exc:
+        _drop_interrupted_connection()
+        if _out_of_memory(exc):
+            fail_report(report_id, f"The report exceeded its memory limit ({MEMORY_LIMIT_MB} MB).")
+        elif (
+            type(exc).__name__ == "SoftTimeLimitExceeded"
+            or time.monotonic() - started > SOFT_TIME_LIMIT
+        ):
+            # The limit's exception may land inside a query; what surfaces is then the
+            # driver's error about the half-sent command, not SoftTimeLimitExceeded.
+            fail_report(report_id, TIME_LIMIT_REASON.format(SOFT_TIME_LIMIT))
+        else:
+            log.exception("report %s failed", report_id)
+            fail_report(report_id, f"Rendering failed: {type(exc).__name__}: {exc}")
     report.refresh_from_db()
     return report
+
+
+def _drop_interrupted_connection() -> None:
+    """A limit raises asynchronously: if it interrupted a query, the connection is left
+    mid-command and unusable. Outside a transaction, drop it; the next query reconnects."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 DIED = (

@@ -65,3 +65,43 @@ def test_a_report_past_its_memory_limit_fails_saying_so(event, lead, operator):
     assert report.state == Report.State.FAILED
     assert "memory limit" in report.error
     assert not report.file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_limit_that_lands_inside_a_query_still_fails_the_report(event, lead, monkeypatch):
+    """Celery's soft limit is a signal: its exception can land while a query is on the wire,
+    leaving the connection mid-command. The report must still be failed, saying why."""
+    import signal
+
+    import psycopg
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.db import connection
+
+    from retro.reports import services as reports
+    from tests import services as real
+
+    real.require_postgres()
+    monkeypatch.setattr(reports, "SOFT_TIME_LIMIT", 0.2)
+    report = Report.objects.create(event=event, format="md", requested_by=lead)
+    params = connection.get_connection_params()
+    # Another session holds the entries table, so the render's first entry query waits.
+    with psycopg.connect(
+        dbname=params["dbname"], host=params.get("host"), port=params.get("port"),
+        user=params.get("user"), autocommit=False,
+    ) as holder:
+        holder.execute("LOCK TABLE retro_entry IN ACCESS EXCLUSIVE MODE")
+
+        def limit(signum, frame):
+            raise SoftTimeLimitExceeded()
+
+        previous = signal.signal(signal.SIGALRM, limit)
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        try:
+            reports.render_report(report_id=report.pk)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            holder.rollback()
+    report.refresh_from_db()
+    assert report.state == Report.State.FAILED
+    assert "exceeded its time limit (0.2 s)" in report.error

@@ -86,8 +86,11 @@ def test_a_limit_that_lands_inside_a_query_still_fails_the_report(event, lead, m
     params = connection.get_connection_params()
     # Another session holds the entries table, so the render's first entry query waits.
     with psycopg.connect(
-        dbname=params["dbname"], host=params.get("host"), port=params.get("port"),
-        user=params.get("user"), autocommit=False,
+        dbname=params["dbname"],
+        host=params.get("host"),
+        port=params.get("port"),
+        user=params.get("user"),
+        autocommit=False,
     ) as holder:
         holder.execute("LOCK TABLE retro_entry IN ACCESS EXCLUSIVE MODE")
 

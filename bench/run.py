@@ -34,7 +34,9 @@ def main(names: list[str]) -> int:
         print(f"\n=== {script.stem} ===", flush=True)
         started = time.monotonic()
         code = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env).returncode
-        print(f"--- {script.stem}: {'ok' if code == 0 else 'MISSED'} in {time.monotonic() - started:.1f}s")
+        print(
+            f"--- {script.stem}: {'ok' if code == 0 else 'MISSED'} in {time.monotonic() - started:.1f}s"
+        )
         if code:
             failed.append(script.stem)
     print(f"\n{len(scripts) - len(failed)} of {len(scripts)} benchmarks met their targets")

@@ -256,8 +256,11 @@ def load_row(model, row: dict, refs: Refs, later: list) -> models.Model:
         many[field.name] = [refs.find(field.related_model, key) for key in row.get(field.name, [])]
     obj = model(**values)
     obj.save(force_insert=True)
-    stamped = {f.attname: values[f.attname] for f in _fields(model)
-               if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)}
+    stamped = {
+        f.attname: values[f.attname]
+        for f in _fields(model)
+        if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
+    }
     if stamped:  # save() overwrote them with "now"; keep the archived times
         model.objects.filter(pk=obj.pk).update(**stamped)
         for name, value in stamped.items():

@@ -319,8 +319,12 @@ def board_timeline(
     ]
     runbook_y = lanes_top + 3 * TIMELINE_LANE + TIMELINE_LANE // 2
     runbook_marks = [
-        {"label": f"{moment.astimezone(event.tz):%H:%M} {label}", "url": url,
-         "x": pct(moment), "y": runbook_y}
+        {
+            "label": f"{moment.astimezone(event.tz):%H:%M} {label}",
+            "url": url,
+            "x": pct(moment),
+            "y": runbook_y,
+        }
         for moment, label, url in runbook_timeline(event)
         if day_start <= moment < day_end
     ]

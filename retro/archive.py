@@ -18,7 +18,8 @@ from django.db import models, transaction
 
 from integrations.models import Anomaly, TelemetryAlert, TelemetrySnapshot
 from runbooks.models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
-from runbooks.services import index_revisions
+from runbooks.services import index_revisions, render_body
+from tally.markdown import render_markdown
 
 from .models import AuditLog, Entry, EntryRevision, Event, Feed, Membership, Session, Site, Vote
 
@@ -98,6 +99,13 @@ SECTIONS = [
 ]
 # Foreign keys that only make sense inside the database they came from.
 DROPPED = {(TelemetryAlert, "batch"), (RunbookRevision, "search_vector")}
+# Rendered HTML is not carried: it is rendered again from its Markdown on import, so an
+# archive cannot bring in HTML the sanitizer never saw. (model, html field) -> source field.
+RENDERED = {
+    (Entry, "body_html"): "body",
+    (RunbookRevision, "body_html"): "body",
+    (RunStep, "html"): "text",
+}
 # Self-references set in a second pass, once every row of the section exists.
 LATER = {(Feed, "derived_from"), (Entry, "source_entry"), (Entry, "merged_into")}
 
@@ -171,9 +179,19 @@ def _fields(model):
     for field in model._meta.concrete_fields:
         if field.primary_key and not isinstance(field, models.UUIDField):
             continue
-        if (model, field.name) in DROPPED:
+        if (model, field.name) in DROPPED or (model, field.name) in RENDERED:
             continue
         yield field
+
+
+def _render_html(model, obj) -> None:
+    """Fill the model's rendered HTML fields from their Markdown (see RENDERED)."""
+    for (rendered_model, name), source in RENDERED.items():
+        if rendered_model is model:
+            text = getattr(obj, source) or ""
+            setattr(
+                obj, name, render_body(text) if model is RunbookRevision else render_markdown(text)
+            )
 
 
 def dump_row(model, obj, refs: Refs) -> dict:
@@ -255,6 +273,7 @@ def load_row(model, row: dict, refs: Refs, later: list) -> models.Model:
     for field in model._meta.many_to_many:
         many[field.name] = [refs.find(field.related_model, key) for key in row.get(field.name, [])]
     obj = model(**values)
+    _render_html(model, obj)
     obj.save(force_insert=True)
     stamped = {
         f.attname: values[f.attname]
@@ -327,6 +346,7 @@ def _load_runbook(row: dict, refs: Refs) -> None:
             for field in _fields(RunbookRevision):
                 if not field.is_relation and field.name in rev:
                     setattr(revision, field.attname, field.to_python(rev[field.name]))
+            _render_html(RunbookRevision, revision)
             revision.save(force_insert=True)
     if runbook.current_id is None and row["current"] is not None:
         runbook.current = runbook.revisions.get(number=row["current"])

@@ -52,6 +52,16 @@ class Runbook(models.Model):
         return self.current.number if self.current_id else 0
 
 
+# A revision's text, its HTML and its search vector: hundreds of kB for a long runbook.
+# Lists and joins that only name revisions leave them out: .defer(*revision_text("revision")).
+REVISION_TEXT = ("body", "body_html", "search_vector")
+
+
+def revision_text(*relations: str) -> list[str]:
+    """The REVISION_TEXT fields of revisions reached through `relations` ("" for the model)."""
+    return [f"{rel}__{f}" if rel else f for rel in relations for f in REVISION_TEXT]
+
+
 class RunbookRevision(models.Model):
     """One saved version of a runbook's body; saves never overwrite."""
 
@@ -152,6 +162,7 @@ class RunStep(models.Model):
     number = models.PositiveIntegerField()
     heading = models.CharField(max_length=300, blank=True)
     text = models.TextField()
+    html = models.TextField(blank=True, help_text="The text rendered once, at the run's start.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     reason = models.TextField(blank=True)
     note = models.TextField(blank=True)

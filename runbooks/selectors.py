@@ -11,14 +11,21 @@ from django.urls import NoReverseMatch, reverse
 from retro.models import ROLE_RANK, Entry, Event, Membership, Role, live_entries
 from retro.selectors import event_for_user, events_for_user, is_admin
 
-from .models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
+from .models import (
+    Runbook,
+    RunbookLink,
+    RunbookRevision,
+    RunbookRun,
+    RunStep,
+    revision_text,
+)
 
 
 def runbooks_for_user(user) -> QuerySet[Runbook]:
     """Every signed-in user reads every runbook."""
     if not user.is_authenticated:
         return Runbook.objects.none()
-    return Runbook.objects.select_related("current", "owner")
+    return Runbook.objects.select_related("current", "owner").defer("current__search_vector")
 
 
 def runbook_for_user(user, slug: str) -> Runbook:
@@ -63,9 +70,10 @@ def revision_of(runbook: Runbook, number) -> RunbookRevision:
 def run_for_user(user, run_id, minimum: str = Role.VIEWER) -> RunbookRun:
     """A run, through the gate of its event (404 outsiders, 403 below `minimum`)."""
     run = (
-        RunbookRun.objects.select_related(
-            "runbook", "revision", "event", "session", "feed", "started_by", "previous_revision"
-        )
+        # Few joins (each one costs the planner more than the lookups it saves), and no
+        # revision bodies: hundreds of kB for a long runbook, loaded when a diff needs them.
+        RunbookRun.objects.select_related("runbook__current", "revision", "event", "started_by")
+        .defer(*revision_text("revision", "runbook__current"))
         .filter(pk=run_id)
         .first()
     )
@@ -86,10 +94,11 @@ def runnable_events(user) -> list[Event]:
     return list(mine.distinct().order_by("-start"))
 
 
-def linkable_entries(user, limit: int = 200) -> list[Entry]:
+def linkable_entries(user, limit: int = 200, events: list[Event] | None = None) -> list[Entry]:
     """Learnings and actions the user may point at a runbook: live ones of the events where
-    they are operator or more, newest first (the picker on the runbook page)."""
-    events = runnable_events(user)
+    they are operator or more (`events`, when the caller has them), newest first (the picker
+    on the runbook page)."""
+    events = runnable_events(user) if events is None else events
     if not events:
         return []
     return list(
@@ -129,18 +138,20 @@ def visible_entries(user) -> QuerySet[Entry]:
 def entries_touching(runbook: Runbook, user) -> list[dict]:
     """Learnings and actions that point to the runbook or led to one of its revisions,
     across the events the user may see, newest first."""
-    entries = (
+    entries = list(
         visible_entries(user)
         .filter(Q(runbook_links__runbook=runbook) | Q(runbook_revisions__runbook=runbook))
         .distinct()
         .order_by("-occurred_at")
     )
+    if not entries:
+        return []
+    ids = [e.pk for e in entries]
     links = {
-        link.entry_id: link
-        for link in RunbookLink.objects.filter(runbook=runbook, entry__in=entries)
+        link.entry_id: link for link in RunbookLink.objects.filter(runbook=runbook, entry__in=ids)
     }
     revisions: dict = {}
-    for rev in runbook.revisions.filter(entries__in=entries).values("number", "entries"):
+    for rev in runbook.revisions.filter(entries__in=ids).values("number", "entries"):
         revisions.setdefault(rev["entries"], []).append(rev["number"])
     return [
         {
@@ -153,12 +164,19 @@ def entries_touching(runbook: Runbook, user) -> list[dict]:
     ]
 
 
-def revisions_with_entries(runbook: Runbook, user) -> list[RunbookRevision]:
-    """Revisions newest first; each carries `.visible_entries`, the learnings that led to it."""
-    revisions = list(runbook.revisions.select_related("author").order_by("-number"))
+def revisions_with_entries(
+    runbook: Runbook, user, limit: int | None = None
+) -> list[RunbookRevision]:
+    """Revisions newest first (the newest `limit` of them); each carries `.visible_entries`,
+    the learnings that led to it."""
+    revisions = list(
+        runbook.revisions.select_related("author")
+        .defer(*revision_text(""))
+        .order_by("-number")[:limit]
+    )
     allowed = set(events_for_user(user).values_list("pk", flat=True))
     through = RunbookRevision.entries.through.objects.filter(
-        runbookrevision__runbook=runbook
+        runbookrevision__in=[rev.pk for rev in revisions]
     ).select_related("entry", "entry__event")
     by_rev: dict = {}
     for row in through:
@@ -197,11 +215,13 @@ def links_for_entry(entry: Entry) -> EntryRunbooks:
     links = list(
         RunbookLink.objects.filter(entry=entry)
         .select_related("runbook", "revision")
+        .defer(*revision_text("revision"))
         .order_by("runbook__title")
     )
     revisions = list(
         RunbookRevision.objects.filter(entries=entry)
         .select_related("runbook", "author")
+        .defer(*revision_text(""))
         .order_by("runbook__title", "number")
     )
     return EntryRunbooks(links=links, revisions=revisions)
@@ -218,22 +238,47 @@ def last_run_before(run: RunbookRun) -> RunbookRun | None:
 
 def changed_since_last_run(run: RunbookRun) -> RunbookRevision | None:
     """The previous run's revision when this run uses a newer one ("changed since")."""
-    prev = run.previous_revision
-    if prev is not None and prev.number < run.revision.number:
-        return prev
-    return None
+    if run.previous_revision_id is None:
+        return None
+    return (
+        RunbookRevision.objects.defer(*revision_text(""))
+        .filter(pk=run.previous_revision_id, number__lt=run.revision.number)
+        .first()
+    )
 
 
-def step_groups(run: RunbookRun) -> list[tuple[str, list[RunStep]]]:
-    """Steps grouped under their headings, in order; finished runs get `.seconds` per step."""
-    steps = list(run.steps.select_related("recorded_by").order_by("number"))
+@dataclass
+class StepRow:
+    """What the checklist shows of one step (read as plain values: a run can have ~1,000)."""
+
+    number: int
+    heading: str
+    text: str
+    html: str
+    state: str
+    note: str
+    reason: str
+    recorded_at: datetime | None
+    recorded_by: str
+    seconds: int | None = None
+
+
+_STEP_COLUMNS = [
+    "number", "heading", "text", "html", "state", "note", "reason", "recorded_at",
+]  # fmt: skip
+
+
+def step_groups(run: RunbookRun) -> list[tuple[str, list[StepRow]]]:
+    """Steps grouped under their headings, in order; recorded steps get `.seconds` (from the
+    previous check-off, or the run's start)."""
+    rows = run.steps.order_by("number").values_list(*_STEP_COLUMNS, "recorded_by__username")
+    steps = [StepRow(*row[:-1], recorded_by=row[-1] or "") for row in rows]
     previous = run.started_at
     for step in steps:
-        step.seconds = None
         if step.recorded_at is not None and step.state != RunStep.State.PENDING:
             step.seconds = max(0, int((step.recorded_at - previous).total_seconds()))
             previous = max(previous, step.recorded_at)
-    groups: list[tuple[str, list[RunStep]]] = []
+    groups: list[tuple[str, list[StepRow]]] = []
     for step in steps:
         if not groups or groups[-1][0] != step.heading:
             groups.append((step.heading, []))
@@ -241,10 +286,12 @@ def step_groups(run: RunbookRun) -> list[tuple[str, list[RunStep]]]:
     return groups
 
 
-def run_progress(run: RunbookRun) -> dict:
+def run_progress(groups: list[tuple[str, list[StepRow]]]) -> dict:
+    """How many steps are done, skipped and pending, and the total (from step_groups)."""
     counts = {s: 0 for s in RunStep.State.values}
-    for state in run.steps.values_list("state", flat=True):
-        counts[state] += 1
+    for _, steps in groups:
+        for step in steps:
+            counts[step.state] += 1
     counts["total"] = sum(counts.values())
     return counts
 
@@ -252,7 +299,11 @@ def run_progress(run: RunbookRun) -> dict:
 def timeline_items(event: Event) -> list[tuple[datetime, str, str]]:
     """Runs and step check-offs of the event as (time, label, url), oldest first."""
     items = []
-    runs = RunbookRun.objects.filter(event=event).select_related("runbook", "revision")
+    runs = (
+        RunbookRun.objects.filter(event=event)
+        .select_related("runbook", "revision")
+        .defer(*revision_text("revision"))
+    )
     for run in runs:
         url = reverse("runbooks:run", args=[run.pk])
         title = f"{run.runbook.title} (r{run.revision.number})"

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from retro import audit
 from retro import services as retro_services
 from retro.models import Entry, Event, Feed, Session, Stage
-from tally.markdown import render_markdown
+from tally.markdown import render_many
 
 from .models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
 from .search import CONFIG as SEARCH_CONFIG
@@ -62,6 +62,12 @@ class Step:
 
 def parse_steps(body: str) -> list[Step]:
     """The task-list items of a Markdown body, numbered from 1, with their nearest heading."""
+    return list(_parse_steps(body or ""))
+
+
+@lru_cache(maxsize=32)
+def _parse_steps(body: str) -> tuple[Step, ...]:
+    """Revision bodies never change: the pages of a long runbook parse it once per process."""
     steps: list[Step] = []
     heading = ""
     in_fence = False
@@ -75,7 +81,7 @@ def parse_steps(body: str) -> list[Step]:
             heading = m.group(2)[:300]
         elif m := _TASK.match(line):
             steps.append(Step(number=len(steps) + 1, heading=heading, text=m.group(2)))
-    return steps
+    return tuple(steps)
 
 
 def _sections(body: str) -> list[str]:
@@ -92,19 +98,14 @@ def _sections(body: str) -> list[str]:
     return sections
 
 
-@lru_cache(maxsize=4096)
-def _render_section(text: str) -> str:
-    return render_markdown(text)
-
-
 def render_body(body: str) -> str:
     """A runbook body as sanitized HTML, section by section (cut at headings).
 
-    python-markdown costs ~0.1 ms a line; a new revision usually changes one section, so
-    unchanged sections come from a cache keyed by their text. Every section still goes
-    through the shared renderer (tally.markdown), so sanitizing is unchanged.
+    A new revision usually changes one section: the unchanged ones come from the shared
+    render cache (tally.markdown.render_many). Every section still goes through the one
+    renderer, so sanitizing is unchanged.
     """
-    return "\n".join(_render_section(section) for section in _sections(body or ""))
+    return "\n".join(render_many(_sections(body or "")))
 
 
 # --- Runbooks and revisions ----------------------------------------------------------
@@ -284,7 +285,10 @@ def save_revision(
     The same body with no change of metadata makes no new revision.
     """
     runbook = (
-        Runbook.objects.select_for_update(of=("self",)).select_related("current").get(pk=runbook.pk)
+        Runbook.objects.select_for_update(of=("self",))
+        .select_related("current")
+        .defer("current__body_html", "current__search_vector")
+        .get(pk=runbook.pk)
     )
     if base_revision is None or int(base_revision) != runbook.revision_number:
         raise StaleRevision(runbook, base_revision)
@@ -427,8 +431,10 @@ def start_run(
         started_at=started_at or timezone.now(),
         previous_revision=last.revision if last else None,
     )
+    html = render_many([s.text for s in steps])
     RunStep.objects.bulk_create(
-        RunStep(run=run, number=s.number, heading=s.heading, text=s.text) for s in steps
+        RunStep(run=run, number=s.number, heading=s.heading, text=s.text, html=h)
+        for s, h in zip(steps, html, strict=True)
     )
     audit.record(
         actor=started_by,

@@ -13,7 +13,7 @@ from retro.models import Role, Stage
 from retro.selectors import event_for_user, events_for_user, has_role
 
 from . import diff, search, selectors, services
-from .models import Runbook, RunStep
+from .models import Runbook, RunStep, revision_text
 
 
 class RunbookForm(forms.Form):
@@ -100,11 +100,17 @@ def runbook_create(request):
     return render(request, "runbooks/edit.html", {"form": form, "runbook": None})
 
 
+REVISIONS_SHOWN = 25  # on the runbook page; the rest behind "show all"
+
+
 @login_required
 def runbook_detail(request, slug):
     """The current revision, its history with the learnings behind it, runs and links."""
     runbook = selectors.runbook_for_user(request.user, slug)
-    revisions = selectors.revisions_with_entries(runbook, request.user)
+    all_revisions = request.GET.get("revisions") == "all"
+    limit = None if all_revisions else REVISIONS_SHOWN
+    revisions = selectors.revisions_with_entries(runbook, request.user, limit=limit)
+    events = selectors.runnable_events(request.user)
     context = {
         "runbook": runbook,
         "revision": runbook.current,
@@ -112,11 +118,13 @@ def runbook_detail(request, slug):
         "touching": selectors.entries_touching(runbook, request.user),
         "runs": runbook.runs.filter(event__in=events_for_user(request.user))
         .select_related("event", "revision", "started_by")
+        .defer(*revision_text("revision"))
         .order_by("-started_at")[:10],
-        "events": selectors.runnable_events(request.user),
+        "events": events,
         "can_edit": selectors.can_edit(request.user, runbook),
-        "steps": services.parse_steps(runbook.current.body) if runbook.current else [],
-        "linkable": selectors.linkable_entries(request.user),
+        "more_revisions": max(0, runbook.revision_number - len(revisions)),
+        "step_count": len(services.parse_steps(runbook.current.body)) if runbook.current else 0,
+        "linkable": selectors.linkable_entries(request.user, events=events),
         "step_refs": selectors.step_refs(runbook),
     }
     return render(request, "runbooks/detail.html", context)
@@ -210,13 +218,14 @@ def runbook_review(request, slug):
 def revision_detail(request, slug, number):
     runbook = selectors.runbook_for_user(request.user, slug)
     revision = selectors.revision_of(runbook, number)
-    revisions = {r.pk: r for r in selectors.revisions_with_entries(runbook, request.user)}
+    listed = {r.pk: r for r in selectors.revisions_with_entries(runbook, request.user)}
+    revision.visible_entries = listed[revision.pk].visible_entries
     return render(
         request,
         "runbooks/revision.html",
         {
             "runbook": runbook,
-            "revision": revisions[revision.pk],
+            "revision": revision,
             "can_edit": selectors.can_edit(request.user, runbook),
         },
     )
@@ -280,10 +289,11 @@ def run_detail(request, run_id):
     """The checklist: steps under their headings, what was recorded, time per step."""
     run = selectors.run_for_user(request.user, run_id)
     changed_from = selectors.changed_since_last_run(run)
+    groups = selectors.step_groups(run)
     context = {
         "run": run,
-        "groups": selectors.step_groups(run),
-        "progress": selectors.run_progress(run),
+        "groups": groups,
+        "progress": selectors.run_progress(groups),
         "can_run": not run.finished and has_role(request.user, run.event, Role.OPERATOR),
         "changed_from": changed_from,
         "changed_rows": (
@@ -308,7 +318,7 @@ def run_step(request, run_id, number):
             number=number,
             actor=request.user,
             state=state,
-            reason=request.POST.get("reason", ""),
+            reason=request.POST.get("reason", "") if action == "skip" else "",
             note=note,
         )
     except services.RunFinished as exc:

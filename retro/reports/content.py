@@ -418,13 +418,14 @@ def runbooks_section(
 ) -> dict:
     """Runbook runs during the event and the revisions its learnings caused."""
     try:
-        from runbooks.models import RunbookRevision, RunbookRun
+        from runbooks.models import RunbookRevision, RunbookRun, revision_text
     except ImportError:
         return {"available": False, "runs": [], "revisions": []}
     runs = []
     for run in (
         RunbookRun.objects.filter(event=event)
         .select_related("runbook", "revision", "session", "feed", "started_by")
+        .defer(*revision_text("revision"))
         .prefetch_related("steps")
         .order_by("started_at")
     ):

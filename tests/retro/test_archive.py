@@ -68,3 +68,25 @@ def test_broken_reference_imports_nothing(event, operator):
     with pytest.raises(ArchiveError, match="no-such-feed"):
         import_event(data)
     assert not Event.objects.filter(slug="summit").exists()
+
+
+def test_imported_html_is_rendered_again_from_the_markdown(demo):
+    """An archive carries no HTML: a hand-edited one cannot bring in unsanitized markup."""
+    from runbooks.models import RunStep
+
+    data = export_event(demo)
+    entry_row = data["entries"][0]
+    assert "body_html" not in entry_row and "html" not in data["run_steps"][0]
+    entry_row["body_html"] = "<script>alert(1)</script>"
+    entry_row["body"] = "**bold** <script>alert(1)</script>"
+    data["run_steps"][0]["html"] = "<img src=x onerror=alert(1)>"
+    demo.delete()
+    imported = import_event(data)
+    entry = Entry.objects.get(pk=entry_row["id"], event=imported)
+    assert "<strong>bold</strong>" in entry.body_html and "<script" not in entry.body_html
+    step = RunStep.objects.filter(run__event=imported).order_by("run__started_at", "number")
+    assert all(s.html and "onerror" not in s.html for s in step)
+    assert all(
+        "<script" not in rev.body_html
+        for rev in imported.runbook_runs.first().runbook.revisions.all()
+    )

@@ -130,3 +130,17 @@ def test_the_fast_renderer_gives_the_same_html_as_the_plain_pipeline(parts):
     text = "\n".join(parts)
     assert render_markdown(text) == _reference_render(text)
     assert render_markdown(text) == _reference_render(text)  # a reused parser keeps no state
+
+
+def test_sections_from_the_shared_cache_are_what_the_renderer_gives():
+    """render_many goes through the configured cache (Redis in CI): cached and fresh agree,
+    empty and repeated pieces included, and the order is kept."""
+    from runbooks.services import _sections, render_body
+    from tally.markdown import render_many
+
+    body = "## A\n- [ ] one **1**\n\n## B\n<script>x</script>\n\n## A\n- [ ] one **1**\n"
+    pieces = [*_sections(body), ""]
+    fresh = [render_markdown(piece) for piece in pieces]
+    assert render_many(pieces) == fresh  # first call renders (or finds an earlier run's)
+    assert render_many(pieces) == fresh  # second call is served from the cache
+    assert render_body(body) == "\n".join(fresh[:-1])

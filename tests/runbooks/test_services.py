@@ -157,3 +157,15 @@ def test_timeline_lists_runs_and_check_offs(runbook, event, operator):
 def test_revision_numbers_are_unique_per_runbook(runbook):
     assert RunbookRevision.objects.filter(runbook=runbook).count() == 1
     assert RunStep.State.DONE == "done"
+
+
+def test_a_run_stores_each_step_rendered_and_sanitized_once(runbook, event, operator, lead):
+    body = BODY + "- [ ] Open [the panel](javascript:alert(1)) <script>x()</script> **now**\n"
+    services.save_revision(runbook=runbook, author=lead, body=body, base_revision=1)
+    runbook.refresh_from_db()
+    run = services.start_run(runbook=runbook, event=event, started_by=operator)
+    steps = list(run.steps.order_by("number"))
+    assert len(steps) == 5
+    assert "<code>600</code>" in steps[1].html
+    assert "<strong>now</strong>" in steps[-1].html
+    assert "<script" not in steps[-1].html and "javascript:" not in steps[-1].html

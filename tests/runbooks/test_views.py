@@ -161,3 +161,22 @@ def test_an_unknown_step_or_a_win_is_refused_with_a_message(operator_client, run
 def test_viewers_are_not_offered_a_run_of_an_event_others_operate(viewer_client, runbook, operator):
     page = viewer_client.get(f"/runbooks/{runbook.slug}/").content.decode()
     assert "Start run" not in page
+
+
+def test_checklist_escapes_what_operators_typed_and_keeps_each_steps_form(
+    operator_client, runbook, event
+):
+    operator_client.post(f"/runbooks/{runbook.slug}/start/", {"event": event.slug})
+    run = RunbookRun.objects.get()
+    base = f"/runbooks/runs/{run.pk}/steps"
+    operator_client.post(f"{base}/1/", {"action": "note", "note": "<script>x()</script> n1"})
+    operator_client.post(f"{base}/2/", {"action": "skip", "reason": '"><img src=x onerror=y>'})
+    operator_client.post(f"{base}/3/", {"action": "skip", "reason": ""})  # needs a reason
+    page = operator_client.get(f"/runbooks/runs/{run.pk}/").content.decode()
+    assert "<script>x()" not in page and "&lt;script&gt;x()&lt;/script&gt; n1" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=y&gt;" in page
+    assert run.steps.get(number=3).state == "pending"
+    # Pending steps: a Done form and one Skip/note form each, posting to their own step.
+    assert page.count(f'action="{base}/4/"') == 2 and page.count(f'action="{base}/1/"') == 2
+    assert page.count('name="csrfmiddlewaretoken"') >= 2 * 3 + 1
+    assert "<h2>Encoder</h2>" in page and "<code>600</code>" in page

@@ -126,9 +126,13 @@ class TelemetrySample(models.Model):
 class TelemetryRollup(models.Model):
     """Min/sum/count/max of a metric over a 10 s or 60 s bucket, kept after raw samples go."""
 
-    # No index of its own: the unique (feed, step, metric, bucket) index leads with it.
+    # No indexes of their own: the unique (feed, step, metric, bucket) index serves every read
+    # (by feed, step and metric); each extra index costs every batch's rollup upsert. Only
+    # deleting a Metric (never done by Tally) would scan for its rollups.
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, db_constraint=False, db_index=False)
-    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, db_constraint=False)
+    metric = models.ForeignKey(
+        Metric, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     step = models.PositiveSmallIntegerField()  # seconds: 10 or 60
     bucket = models.DateTimeField()
     min = models.FloatField()

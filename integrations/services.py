@@ -274,14 +274,8 @@ def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     return mapped_samples, mapped_alerts, dict(unmapped)
 
 
-def _columns(samples_by_feed: dict[int, list[Sample]]) -> storage.Columns:
+def _columns(samples_by_feed: dict[int, list[Sample]], ids: dict[str, int]) -> storage.Columns:
     """COPY columns (feed ids, metric ids, times, values, stats); C-level passes per batch."""
-    units = {}
-    for samples in reversed(list(samples_by_feed.values())):  # the first unit reported wins
-        units.update(
-            zip(map(_METRIC, reversed(samples)), map(_UNIT, reversed(samples)), strict=True)
-        )
-    ids = storage.metric_ids(units)
     feeds, metrics, times, values, stats = [], [], [], [], []
     for feed_id, samples in samples_by_feed.items():
         feeds += [feed_id] * len(samples)
@@ -290,6 +284,16 @@ def _columns(samples_by_feed: dict[int, list[Sample]]) -> storage.Columns:
         values += map(_VALUE, samples)
         stats += map(_STATS, samples)
     return feeds, metrics, times, values, (stats if any(stats) else None)
+
+
+def _metric_ids(samples_by_feed: dict[int, list[Sample]]) -> dict[str, int]:
+    """Ids of every metric in the batch, created as needed (the first unit reported wins)."""
+    units = {}
+    for samples in reversed(list(samples_by_feed.values())):  # the first unit reported wins
+        units.update(
+            zip(map(_METRIC, reversed(samples)), map(_UNIT, reversed(samples)), strict=True)
+        )
+    return storage.metric_ids(units)
 
 
 def _days(samples: list[Sample]) -> set:
@@ -334,12 +338,15 @@ def after_batch_stored(
     batch: IngestBatch,
     samples_by_feed: dict[int, list[Sample]],
     alerts_by_feed: dict[int, list[Alert]] | None = None,
+    metric_ids: dict[str, int] | None = None,
 ) -> None:
     """Hook run in the batch transaction after its data is stored.
 
     Updates each feed's 'last seen' status (locking its row), then runs anomaly detection
     (alert pairs, threshold breaches -> Anomaly), idempotently, while the rows stay locked.
+    `metric_ids` (name -> id of every metric in the batch) saves looking them up again.
     """
+    ids = metric_ids if metric_ids is not None else _metric_ids(samples_by_feed)
     for feed_id, samples in samples_by_feed.items():
         if not samples:
             continue
@@ -349,8 +356,7 @@ def after_batch_stored(
             status.last_sample_at = latest
         status.last_batch_at = timezone.now()
         known = set(status.metric_ids)
-        units = dict(zip(map(_METRIC, samples), map(_UNIT, samples), strict=True))
-        new = known | set(storage.metric_ids(units).values())
+        new = known | set(map(ids.__getitem__, set(map(_METRIC, samples))))
         if new != known:
             status.metric_ids = sorted(new)
         status.save()
@@ -366,10 +372,11 @@ def _parse_batch(batch: IngestBatch) -> ParseResult:
 def _store(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
     """Store what maps to feeds; return (samples stored, alerts stored, unmapped by source)."""
     samples_by_feed, alerts_by_feed, unmapped = _route(batch, result, only_sources)
-    columns = _columns(samples_by_feed)
+    ids = _metric_ids(samples_by_feed)
+    columns = _columns(samples_by_feed, ids)
     storage.store_columns(columns)
     alerts = _store_alerts(batch, alerts_by_feed)
-    after_batch_stored(batch, samples_by_feed, alerts_by_feed)
+    after_batch_stored(batch, samples_by_feed, alerts_by_feed, ids)
     return len(columns[0]), alerts, unmapped
 
 

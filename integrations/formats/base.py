@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import orjson
+
 FUTURE_TOLERANCE = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -104,7 +106,16 @@ def decode_text(data: bytes | str) -> str:
 
 
 def load_json(text: str, *, line_offset: int = 0) -> Any:
-    """Parse JSON, turning every failure (syntax, nesting depth, huge numbers) into FormatError."""
+    """Parse JSON, turning every failure (syntax, nesting depth, huge numbers) into FormatError.
+
+    orjson first (several times faster on big batches); what it refuses (NaN, integers past
+    64 bits, lone surrogates, bad syntax) goes to the standard parser, which accepts the same
+    documents it always did and explains the rest.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -187,6 +198,8 @@ def number_reason(value: object) -> str | None:
         return f"not a number: {value!r:.40}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"not a finite number: {value}"
+    if isinstance(value, int) and not -(2**1023) < value < 2**1023:
+        return f"number out of range: {value!r:.40}"
     return None
 
 

@@ -349,3 +349,31 @@ def test_every_emitted_metric_is_documented():
     assert names == set(srt.METRICS)
     assert names <= set(METRICS)
     assert set(KEY_METRICS["srt"]) <= names
+
+
+BAD_VALUES = [
+    ("recv", "packetsLost", -3),  # a negative counter
+    ("recv", "packetsLost", True),  # a bool is not a statistic
+    ("recv", "mbitRate", "fast"),
+    ("recv", "mbitRate", None),
+    ("link", "rtt", float("nan")),  # json.dumps writes NaN
+    ("link", "rtt", 10**400),  # past float range: rejected, not a crash
+]
+
+
+@pytest.mark.parametrize(("group", "key", "bad"), BAD_VALUES)
+def test_a_bad_value_in_a_record_shaped_like_the_last_is_rejected_as_if_alone(group, key, bad):
+    """Records that repeat the previous record's layout are checked all at once; any doubt
+    falls back to the field-by-field checks, which keep and reject exactly the same."""
+    lines = capture("clean-1.srt-stats.jsonl").decode().splitlines()
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    second[group][key] = bad
+    bad_line = json.dumps(second)
+    alone = srt.parse_json(bad_line, now=NOW, counters="interval")
+    after = srt.parse_json(json.dumps(first) + "\n" + bad_line, now=NOW, counters="interval")
+    assert [r.reason for r in after.rejected] == [r.reason for r in alone.rejected]
+    assert len(alone.rejected) == 1 and alone.rejected[0].field == f"{group}.{key}"
+    moment = alone.samples[0].time
+    assert [(s.metric, s.value) for s in after.samples if s.time == moment] == [
+        (s.metric, s.value) for s in alone.samples
+    ]

@@ -43,6 +43,7 @@ FEEDS = 20
 BATCHES_PER_FEED = 4
 RECORDS = 1_000  # one-second SRT records per request
 CLIENTS = 4
+WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", 2))  # worker processes, -c 1 each
 CAPTURE = ROOT / "tests/integrations/captures/clean-1.srt-stats.jsonl"
 
 
@@ -233,6 +234,7 @@ def main() -> int:
         for i, feed in enumerate(feeds)
     ]
     rows = copy_rows(jobs, feeds)
+    storage.ensure_partitions({row[2].date() for row in rows})  # as ingest does first
     copies = [(binary, len(rows) / raw_copy(rows, binary)) for binary in (False, True)]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {storage.SAMPLE_TABLE}")
@@ -241,7 +243,7 @@ def main() -> int:
     web = start_gunicorn(port)
     workers = [
         WorkerProcess(concurrency=1, queues=[settings.QUEUE_INGEST], name=f"bench-ingest-{n}")
-        for n in range(2)
+        for n in range(WORKERS)
     ]
     try:
         for worker in workers:

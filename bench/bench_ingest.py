@@ -11,10 +11,11 @@ consecutive batches. The clock runs from the first POST to the moment every batc
 the rate is the samples stored (batch counts, checked against the table) over that time.
 
 Baseline: the same rows (parsed in this process, untimed), after TRUNCATE of the sample table,
-written with one raw psycopg ``COPY ... FROM STDIN`` (``write_row``) into the same partitioned,
-indexed table in one transaction, timed from the COPY to its commit; text and binary COPY, each
-before and after the end-to-end run (the machine is shared and its load moves), and the figure
-is compared with the fastest of the four.
+written with one raw psycopg binary ``COPY ... FROM STDIN`` (``write_row``) into the same
+partitioned, indexed table in one transaction, timed from the COPY to its commit. The machine is
+shared and its speed moves by a third between minutes, so the two are measured in turns, twice
+each (COPY, end to end, COPY, end to end, every round on emptied tables), and the best end to end
+rate is compared with the best COPY rate.
 """
 
 import os
@@ -43,6 +44,7 @@ FEEDS = 20
 BATCHES_PER_FEED = 4
 RECORDS = 1_000  # one-second SRT records per request
 CLIENTS = 4
+ROUNDS = 2  # raw COPY then end to end, twice; best against best
 WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", 2))  # worker processes, -c 1 each
 CAPTURE = ROOT / "tests/integrations/captures/clean-1.srt-stats.jsonl"
 
@@ -218,12 +220,8 @@ def load() -> str:
 
 def main() -> int:
     setup_django(DB_NAME)
-    from django.conf import settings
-    from django.db import connection
 
     from integrations import storage
-    from integrations.models import IngestBatch
-    from tests.workers import WorkerProcess
 
     print(f"load average (1/5/15 min) at start: {load()}", flush=True)
     event, feeds, key = fresh_data()
@@ -235,10 +233,53 @@ def main() -> int:
     ]
     rows = copy_rows(jobs, feeds)
     storage.ensure_partitions({row[2].date() for row in rows})  # as ingest does first
-    copies = [(binary, len(rows) / raw_copy(rows, binary)) for binary in (False, True)]
+    copies, runs = [], []
+    for _ in range(ROUNDS):  # interleaved, so both sides see the machine's drift alike
+        copies.append(len(rows) / raw_copy(rows, binary=True))
+        print(f"raw binary COPY: {copies[-1]:,.0f} rows/s", flush=True)
+        reset(event)
+        runs.append(end_to_end(jobs, key))
+        reset(event)
+    rate, best = max(runs), max(copies)
+    ratio = rate / best
+    print(f"best of {ROUNDS}: end to end {rate:,.0f} samples/s, raw COPY {best:,.0f} rows/s")
+    print(f"ratio: {ratio:.0%} of the fastest COPY")
+    print(f"load average (1/5/15 min) at the end: {load()}")
+    ok = ratio >= 0.5 and rate >= 90_000
+    report(
+        "ingest end to end",
+        rate,
+        "samples/s",
+        ">= 90,000 samples/s and >= 50% of raw COPY",
+        ok,
+        baseline=f"raw psycopg binary COPY {best:,.0f} rows/s same run ({ratio:.0%})",
+    )
+    return 0 if ok else 1
+
+
+def reset(event) -> None:
+    """Empty the sample, rollup and batch tables between rounds (each round starts alike)."""
+    from django.db import connection
+
+    from integrations import storage
+    from integrations.models import FeedTelemetryStatus, IngestBatch
+
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {storage.SAMPLE_TABLE}")
+        cursor.execute(f"TRUNCATE {storage.SAMPLE_TABLE}, integrations_telemetryrollup")
+    IngestBatch.objects.filter(event=event).delete()
+    FeedTelemetryStatus.objects.filter(feed__event=event).delete()
     connection.close()
+
+
+def end_to_end(jobs: list[tuple[str, bytes]], key: str) -> float:
+    """POST every job to gunicorn, wait until workers stored them all; samples per second."""
+    from django.conf import settings
+    from django.db import connection
+
+    from integrations import storage
+    from integrations.models import IngestBatch
+    from tests.workers import WorkerProcess
+
     port = free_port()
     web = start_gunicorn(port)
     workers = [
@@ -266,28 +307,10 @@ def main() -> int:
     rate = samples / elapsed
     print(
         f"end to end: {samples:,} samples in {len(ids)} batches ({len(jobs[0][1]) / 1e6:.1f} MB "
-        f"each) in {elapsed:.1f}s (all POSTs answered after {posted:.1f}s): {rate:,.0f} samples/s"
+        f"each) in {elapsed:.1f}s (all POSTs answered after {posted:.1f}s): {rate:,.0f} samples/s",
+        flush=True,
     )
-    print(f"load average (1/5/15 min) after the run: {load()}")
-    copies += [(binary, len(rows) / raw_copy(rows, binary)) for binary in (False, True)]
-    best = max(rate for _, rate in copies)
-    ratio = rate / best
-    print(
-        f"raw COPY of the same {len(rows):,} rows, before and after: "
-        + ", ".join(f"{'binary' if b else 'text'} {r:,.0f}" for b, r in copies)
-        + " rows/s"
-    )
-    print(f"ratio: {ratio:.0%} of the fastest COPY")
-    ok = ratio >= 0.5 and rate >= 90_000
-    report(
-        "ingest end to end",
-        rate,
-        "samples/s",
-        ">= 90,000 samples/s and >= 50% of raw COPY",
-        ok,
-        baseline=f"raw psycopg COPY {best:,.0f} rows/s same run ({ratio:.0%})",
-    )
-    return 0 if ok else 1
+    return rate
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def runbook_create(request):
     return render(request, "runbooks/edit.html", {"form": form, "runbook": None})
 
 
-REVISIONS_SHOWN = 25  # on the runbook page; the rest behind "show all"
+REVISIONS_SHOWN = 10  # on the runbook page; the rest behind "show all"
 
 
 @login_required

@@ -1,3 +1,5 @@
+from functools import lru_cache
+
 from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -34,7 +36,13 @@ def checklist(context, run, groups, can_run):
 
 @register.simple_tag
 def step_options(refs):
-    """`<option>`s naming each step ("3. heading: text"): ~1,000 for a long runbook."""
+    """`<option>`s naming each step ("3. heading: text"): ~1,000 for a long runbook, built
+    once per list of steps."""
+    return _step_options(tuple(refs))
+
+
+@lru_cache(maxsize=32)
+def _step_options(refs: tuple[str, ...]) -> str:
     return format_html_join(
         "",
         '<option value="{}">{}. {}</option>',

@@ -28,7 +28,7 @@ import time
 from common import percentile, report, setup_django
 
 DB_NAME = "bench_runbook_render"
-WARMUP, RUNS = 5, 40
+WARMUP, RUNS = 10, 100  # as the other page benchmarks
 
 
 def runbook_text(lines: int = 2000, salt: str = "") -> str:

@@ -174,10 +174,12 @@ def revisions_with_entries(
         .defer(*revision_text(""))
         .order_by("-number")[:limit]
     )
-    allowed = set(events_for_user(user).values_list("pk", flat=True))
-    through = RunbookRevision.entries.through.objects.filter(
-        runbookrevision__in=[rev.pk for rev in revisions]
-    ).select_related("entry", "entry__event")
+    through = list(
+        RunbookRevision.entries.through.objects.filter(
+            runbookrevision__in=[rev.pk for rev in revisions]
+        ).select_related("entry", "entry__event")
+    )
+    allowed = set(events_for_user(user).values_list("pk", flat=True)) if through else set()
     by_rev: dict = {}
     for row in through:
         if row.entry.event_id in allowed and row.entry.deleted_at is None:

@@ -17,11 +17,12 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import compress
 from operator import attrgetter
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from retro import audit
@@ -167,14 +168,24 @@ class Breach:
     detail: dict | None = None
 
 
-def detect(batch, samples_by_feed: dict[int, list[Sample]], alerts_by_feed: dict) -> int:
-    """Find breaches and alert spans in one stored batch; merge them into anomalies."""
+def detect(
+    batch,
+    samples_by_feed: dict[int, list[Sample]],
+    alerts_by_feed: dict,
+    metric_ids: dict[str, int] | None = None,
+) -> int:
+    """Find breaches and alert spans in one stored batch; merge them into anomalies.
+
+    `metric_ids` (name -> id of the batch's metrics), when the caller has them, saves a lookup.
+    """
     feed_ids = set(samples_by_feed) | set(alerts_by_feed)
     if not feed_ids:
         return 0
-    event = Event.objects.only("pk", "thresholds").get(pk=batch.event_id)
+    feeds = Feed.objects.select_related("session", "event").in_bulk(feed_ids)
+    if not feeds:
+        return 0
+    event = next(iter(feeds.values())).event  # a batch belongs to one event
     limits = thresholds_for(event)
-    feeds = Feed.objects.select_related("session").in_bulk(feed_ids)
     for feed_id in sorted(set(alerts_by_feed) - set(samples_by_feed)):
         # alert-only batches lock the feed's status row too (detection per feed is serial)
         FeedTelemetryStatus.objects.get_or_create(feed_id=feed_id)
@@ -184,7 +195,8 @@ def detect(batch, samples_by_feed: dict[int, list[Sample]], alerts_by_feed: dict
         feed = feeds.get(feed_id)
         if feed is None:
             continue
-        found = sample_breaches(feed, samples_by_feed.get(feed_id, []), limits, batch.format)
+        samples = samples_by_feed.get(feed_id, [])
+        found = sample_breaches(feed, samples, limits, batch.format, metric_ids)
         found += alert_spans(feed_id, alerts_by_feed.get(feed_id, []))
         for breach in found:
             changed += merge(event.pk, feed_id, breach, limits)
@@ -230,7 +242,13 @@ def _to_breaches(points, kind, key, unit, spacing, limits, *, worst=max, detail=
     return out
 
 
-def sample_breaches(feed: Feed, samples: list[Sample], limits: dict, fmt: str) -> list[Breach]:
+def sample_breaches(
+    feed: Feed,
+    samples: list[Sample],
+    limits: dict,
+    fmt: str,
+    metric_ids: dict[str, int] | None = None,
+) -> list[Breach]:
     """Threshold breaches in one feed's new samples (one metric at a time)."""
     if not samples:
         return []
@@ -240,9 +258,8 @@ def sample_breaches(feed: Feed, samples: list[Sample], limits: dict, fmt: str) -
     most = max(sorted(counts), key=counts.__getitem__)
     wanted = WATCHED | {most}
     by_metric: dict[str, list[Sample]] = defaultdict(list)
-    for s in samples:
-        if s.metric in wanted:
-            by_metric[s.metric].append(s)
+    for s in compress(samples, map(wanted.__contains__, map(_METRIC, samples))):
+        by_metric[s.metric].append(s)
     for series in by_metric.values():
         series.sort(key=_TIME)
     spacing = _spacing(sorted(set(map(_TIME, samples))))
@@ -263,7 +280,7 @@ def sample_breaches(feed: Feed, samples: list[Sample], limits: dict, fmt: str) -
         found += _to_breaches(points, kind, metric, "frames", spacing, limits)
     found += _srt_loss(by_metric, spacing, limits)
     found += _bitrate_drops(feed, by_metric, spacing, limits)
-    found += _gaps(feed, by_metric, limits, fmt)
+    found += _gaps(feed, by_metric, limits, fmt, metric_ids or {})
     return found
 
 
@@ -335,7 +352,7 @@ def on_air(feed: Feed) -> tuple[datetime, datetime] | None:
     return session.scheduled_start, session.scheduled_end
 
 
-def _gaps(feed, by_metric, limits, fmt) -> list[Breach]:
+def _gaps(feed, by_metric, limits, fmt, metric_ids: dict[str, int]) -> list[Breach]:
     """No data while on air: holes in the feed's most reported metric, this batch and around it."""
     window = on_air(feed)
     if window is None:
@@ -344,11 +361,21 @@ def _gaps(feed, by_metric, limits, fmt) -> list[Breach]:
     times = [s.time for s in by_metric[metric]]
     spacing = _spacing(times)
     limit = max(limits["gap_seconds"], 3 * spacing)
-    metric_id = Metric.objects.filter(name=metric).values_list("pk", flat=True).first()
+    metric_id = metric_ids.get(metric) or (
+        Metric.objects.filter(name=metric).values_list("pk", flat=True).first()
+    )
     stored = TelemetrySample.objects.filter(feed_id=feed.pk, metric_id=metric_id)
-    before = stored.filter(time__lt=times[0]).order_by("-time").values_list("time", flat=True)[:1]
-    after = stored.filter(time__gt=times[-1]).order_by("time").values_list("time", flat=True)[:1]
-    edges = [*before, *times, *after]
+    # The stored samples just before and just after the batch, in one round trip.
+    around = (
+        Metric.objects.filter(pk=metric_id)
+        .annotate(
+            before=Subquery(stored.filter(time__lt=times[0]).order_by("-time").values("time")[:1]),
+            after=Subquery(stored.filter(time__gt=times[-1]).order_by("time").values("time")[:1]),
+        )
+        .values_list("before", "after")
+        .first()
+    ) or (None, None)
+    edges = [*filter(None, around[:1]), *times, *filter(None, around[1:])]
     found = []
     for a, b in itertools.pairwise(edges):
         if (b - a).total_seconds() <= limit:

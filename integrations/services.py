@@ -361,7 +361,7 @@ def after_batch_stored(
             status.metric_ids = sorted(new)
         status.save()
     if getattr(settings, "TALLY_DETECT_ANOMALIES", True):
-        anomalies.detect(batch, samples_by_feed, alerts_by_feed or {})
+        anomalies.detect(batch, samples_by_feed, alerts_by_feed or {}, ids)
 
 
 def _parse_batch(batch: IngestBatch) -> ParseResult:

@@ -2,18 +2,9 @@ from functools import lru_cache
 
 from django import template
 from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-from tally.markdown import render_markdown
-
 register = template.Library()
-
-
-@register.filter
-def markdown(text: str):
-    """User Markdown through the shared sanitizing renderer."""
-    return mark_safe(render_markdown(text))
 
 
 @register.filter

@@ -51,3 +51,20 @@ def key_api(ingest_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {ingest_key[1]}")
     return client
+
+
+@pytest.fixture
+def loss_burst(event):
+    """Ten minutes of SRT stats on kn1-contrib-a from its air time, a loss burst at minute 5;
+    (feed, start)."""
+    from .telemetry_factory import ingest, srt_lines
+
+    feed = event.feeds.get(slug="kn1-contrib-a")
+    start = event.sessions.get(slug="kn1").scheduled_start
+    ingest(
+        event,
+        "srt-json",
+        srt_lines(start, 600, lost=lambda t: 40 if 300 <= t < 310 else 0),
+        feed=feed,
+    )
+    return feed, start

@@ -9,23 +9,12 @@ from integrations.models import Anomaly
 from retro import services as retro_services
 from retro.models import AuditLog, Feed
 
-from .telemetry_factory import ingest, srt_lines
-
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def loss(event):
-    """Ten minutes of stats on kn1-contrib-a from air time, a loss burst at minute 5."""
-    feed = event.feeds.get(slug="kn1-contrib-a")
-    start = event.sessions.get(slug="kn1").scheduled_start
-    ingest(
-        event,
-        "srt-json",
-        srt_lines(start, 600, lost=lambda t: 40 if 300 <= t < 310 else 0),
-        feed=feed,
-    )
-    return feed, start
+def loss(loss_burst):
+    return loss_burst
 
 
 def test_the_feed_page_draws_key_metrics_with_on_air_anomalies_and_entries(

@@ -8,21 +8,12 @@ from retro.models import Entry
 from tests.browser.test_live_board import open_board
 from tests.workers import wait_for
 
-from .telemetry_factory import ingest, srt_lines
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def lossy(event):
-    feed = event.feeds.get(slug="kn1-contrib-a")
-    start = event.sessions.get(slug="kn1").scheduled_start
-    ingest(
-        event,
-        "srt-json",
-        srt_lines(start, 600, lost=lambda t: 40 if 300 <= t < 310 else 0),
-        feed=feed,
-    )
+def lossy(loss_burst):
+    feed, _ = loss_burst
     return Anomaly.objects.get(feed=feed)
 
 

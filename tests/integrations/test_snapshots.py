@@ -12,23 +12,14 @@ from retro import services as retro_services
 from retro.models import Entry
 from tests.workers import wait_for
 
-from .telemetry_factory import ingest, srt_lines
+from .telemetry_factory import srt_lines
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def telemetry(event):
-    """Ten minutes of SRT stats on kn1-contrib-a with a loss burst at minute 5."""
-    feed = event.feeds.get(slug="kn1-contrib-a")
-    start = event.sessions.get(slug="kn1").scheduled_start
-    ingest(
-        event,
-        "srt-json",
-        srt_lines(start, 600, lost=lambda t: 40 if 300 <= t < 310 else 0),
-        feed=feed,
-    )
-    return feed, start
+def telemetry(loss_burst):
+    return loss_burst
 
 
 @contextmanager

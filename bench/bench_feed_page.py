@@ -18,18 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import percentile, report, setup_django
 
+from integrations.formats import KEY_METRICS
+
 DB_NAME = "bench_feed_page"
+METRICS = KEY_METRICS["srt"]  # the charts the feed page draws for an SRT feed
 DAY = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-METRICS = [
-    "recv.mbitRate",
-    "recv.packetsLost",
-    "recv.packetsDropped",
-    "recv.packetsRetransmitted",
-    "link.rtt",
-    "send.mbitRate",
-    "send.packetsRetransmitted",
-    "send.packetsDropped",
-]
 WARMUP, RUNS = 10, 100
 
 

@@ -4,13 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: WeasyPrint's Pango, fonts, ffmpeg + srt-tools for telemetry tests,
-# chromium for browser tests, poppler-utils to look at PDFs.
+# chromium for browser tests, poppler-utils to look at PDFs, faketime for the time-travel pass.
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
-	ffmpeg srt-tools chromium poppler-utils redis-server
+	ffmpeg srt-tools chromium poppler-utils redis-server faketime
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps bench lint format migrate demo worker clean
+.PHONY: run test test-time-travel install system-deps bench lint format migrate demo worker clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ run: demo
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) tests/run.py
+
+# The suite with the machine's clock moved (default: 400 days ahead), as CI runs it.
+TIME_TRAVEL ?= +400d
+TIME_TRAVEL_TESTS ?= tests/retro tests/runbooks tests/integrations tests/test_calendar.py
+test-time-travel: install
+	TALLY_TIME_TRAVEL="$(TIME_TRAVEL)" $(PY) tests/run.py $(TIME_TRAVEL_TESTS)
 
 bench: install
 	$(PY) bench/run.py

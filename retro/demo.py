@@ -109,6 +109,18 @@ def demo_first_day() -> date:
     return timezone.now().astimezone(tz).date() - timedelta(days=2)
 
 
+def stale_notice() -> str | None:
+    """What to say when the demo kept from an earlier load is no longer live today."""
+    event = Event.objects.filter(slug=DEMO_SLUG).first()
+    if event is None or event.end > timezone.now():
+        return None
+    return (
+        f"The demo event was loaded on an earlier day and ended on {event.end:%Y-%m-%d}: "
+        "a second load keeps its days. For a live demo, load it into a fresh database "
+        "(embedded default: delete the data/ folder, then `make run`)."
+    )
+
+
 def _at(day: date, hhmm: str) -> datetime:
     hour, minute = (int(x) for x in hhmm.split(":"))
     return datetime.combine(day, time(hour, minute), tzinfo=zoneinfo.ZoneInfo(VENUE_TZ))

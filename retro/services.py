@@ -172,7 +172,33 @@ def _clean_tags(tags, errors: dict) -> list[str]:
     return cleaned
 
 
-def _check_entry(event: Event, values: dict, feeds, *, creating: bool) -> None:
+def entry_window(event: Event) -> tuple[datetime, datetime]:
+    """The times an entry of this event may carry: the event, and 2 days either side of it."""
+    return event.start - OUTSIDE_EVENT_SLACK, event.end + OUTSIDE_EVENT_SLACK
+
+
+def outside_window_message(event: Event, occurred: datetime, *, defaulted: bool = False):
+    """Why `occurred` cannot be an entry's time (in the event's zone), or None when it can."""
+    first, last = entry_window(event)
+    if first <= occurred <= last:
+        return None
+    tz = event.tz
+    rule = (
+        f"entries fall within 2 days of the event, from {first.astimezone(tz):%a %d %b %Y %H:%M} "
+        f"to {last.astimezone(tz):%a %d %b %Y %H:%M} {event.time_zone}"
+    )
+    if occurred > last:
+        gap = f"{(occurred - event.end).days} days after {event.name} ended"
+    else:
+        gap = f"{(event.start - occurred).days} days before {event.name} starts"
+    if defaulted:
+        return f"No time was given, so now was used: that is {gap}. Give the time; {rule}."
+    return f"{occurred.astimezone(tz):%a %d %b %Y %H:%M} is {gap}; {rule}."
+
+
+def _check_entry(
+    event: Event, values: dict, feeds, *, creating: bool, defaulted_time: bool = False
+) -> None:
     """Validate an entry's fields against its event; raise ValidationError with every problem."""
     errors: dict[str, str] = {}
     values["body"] = _clean_body(values.get("body", ""), errors)
@@ -183,8 +209,8 @@ def _check_entry(event: Event, values: dict, feeds, *, creating: bool) -> None:
     occurred = values.get("occurred_at")
     if occurred is None or occurred.tzinfo is None:
         errors["occurred_at"] = "A time with its zone is required."
-    elif not (event.start - OUTSIDE_EVENT_SLACK <= occurred <= event.end + OUTSIDE_EVENT_SLACK):
-        errors["occurred_at"] = "More than 2 days outside the event; check the date."
+    elif message := outside_window_message(event, occurred, defaulted=defaulted_time):
+        errors["occurred_at"] = message
     session = values.get("session")
     if session is not None and session.event_id != event.pk:
         errors["session"] = "The session belongs to another event."
@@ -259,13 +285,9 @@ def log_entry(
             return existing, False
     _ensure_open(event)
     feeds = list(feeds)
-    values = {
-        "kind": kind,
-        "body": body,
-        "occurred_at": fields.pop("occurred_at", None) or timezone.now(),
-        **fields,
-    }
-    _check_entry(event, values, feeds, creating=True)
+    occurred = fields.pop("occurred_at", None)
+    values = {"kind": kind, "body": body, "occurred_at": occurred or timezone.now(), **fields}
+    _check_entry(event, values, feeds, creating=True, defaulted_time=occurred is None)
     now = timezone.now()
     if values.get("stage", "") == "" and feeds:
         values["stage"] = feeds[0].stage

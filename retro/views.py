@@ -158,6 +158,8 @@ def board(request, slug):
     context = {
         "cursor": timezone.now().isoformat(),
         "event": event,
+        "entry_window": services.entry_window(event),
+        "now_outside": services.outside_window_message(event, timezone.now(), defaulted=True),
         "viewer_role": role,
         "can_log": selectors.has_role(request.user, event, Role.OPERATOR)
         and not event.retro_finalized,

@@ -4,7 +4,7 @@ Personas are built through our own services: a lead, an operator, a viewer, an o
 (a signed-in user who is a member of nothing and must see nothing) and an admin.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,7 +17,23 @@ from tests.browsers import browser  # noqa: F401 - Chromium for the browser test
 from tests.workers import WorkerProcess
 
 PASSWORD = "a-long-test-password-42"
-EVENT_START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def live_event_start(now: datetime | None = None) -> datetime:
+    """15:00 UTC yesterday: on whatever day the suite runs, the event is live (now is 9 to 33 h
+    after its start), its keynote (start + 2 h to + 4 h) is over, and every time of day is fixed."""
+    yesterday = ((now or datetime.now(UTC)) - timedelta(days=1)).date()
+    return datetime.combine(yesterday, time(15), tzinfo=UTC)
+
+
+EVENT_START = live_event_start()
+TODAY = datetime.now(UTC).date()
+KEYNOTE_START = EVENT_START + timedelta(hours=2)  # the summit's kn1 is on air for 2 h
+
+
+def iso(moment: datetime) -> str:
+    """A UTC instant as the API writes it: YYYY-MM-DDTHH:MM:SSZ."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_user(username: str, **extra):
@@ -60,8 +76,8 @@ def event(db):
         kind="keynote",
         room="Main",
         day=EVENT_START.date(),
-        scheduled_start=EVENT_START + timedelta(hours=2),
-        scheduled_end=EVENT_START + timedelta(hours=4),
+        scheduled_start=KEYNOTE_START,
+        scheduled_end=KEYNOTE_START + timedelta(hours=2),
     )
     contrib = Feed.objects.create(
         event=ev,

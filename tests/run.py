@@ -6,6 +6,7 @@ SQLite with eager tasks; the tests that need a missing service are skipped and l
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,6 +41,8 @@ def choose_services(env: dict) -> list[str]:
         env["CELERY_BROKER_URL"] = REDIS_URL
     notes.append(f"database: {env.get('DATABASE_URL') or 'SQLite (embedded)'}")
     notes.append(f"broker:   {env.get('CELERY_BROKER_URL') or 'none: tasks run eagerly'}")
+    if env.get("TALLY_TIME_TRAVEL"):
+        notes.append(f"clock:    moved {env['TALLY_TIME_TRAVEL']} (faketime)")
     env.setdefault("TALLY_QUEUE_PREFIX", f"test{os.getpid()}-")
     env["TALLY_DATA_DIR"] = env.get("TALLY_DATA_DIR", str(ROOT / "data" / "test"))
     if env.get("DATABASE_URL"):
@@ -78,7 +81,23 @@ def main(argv: list[str]) -> int:
         print("$", " ".join(check[1:]), flush=True)
         if subprocess.run(check, cwd=ROOT, env=env).returncode != 0:
             return 1
-    return subprocess.run([python, "-m", "pytest", *argv], cwd=ROOT, env=env).returncode
+    return subprocess.run(
+        [*time_travel(env), python, "-m", "pytest", *argv], cwd=ROOT, env=env
+    ).returncode
+
+
+def time_travel(env: dict) -> list[str]:
+    """The faketime prefix when TALLY_TIME_TRAVEL (e.g. +400d) moves the clock, else nothing.
+
+    Every process the tests start (workers, gunicorn, Chromium) inherits the moved clock.
+    """
+    offset = env.get("TALLY_TIME_TRAVEL", "")
+    if not offset:
+        return []
+    faketime = shutil.which("faketime")
+    if faketime is None:
+        sys.exit("TALLY_TIME_TRAVEL is set but faketime is missing: `make system-deps`.")
+    return [faketime, "-f", offset]
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ from rest_framework.test import APIClient
 from integrations import services as ingest_services
 from retro import services
 from runbooks import services as runbook_services
+from tests.conftest import EVENT_START, iso
+
+NAIVE_IN_EVENT = (EVENT_START + timedelta(hours=3)).replace(tzinfo=None).isoformat()
 
 WATCHED = [
     "retro.Entry",
@@ -93,6 +96,8 @@ def cases(event, world) -> list[Case]:
     }
     rb = f"/api/v1/runbooks/{world['runbook'].slug}"
     later = (event.end + timedelta(days=3)).isoformat()
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    on_air = event.start + 2 * hour
     return [
         Case("empty body", "post", f"{e}/entries/", entry(event, body="   "), mentions="body"),
         Case(
@@ -110,7 +115,7 @@ def cases(event, world) -> list[Case]:
             "time without zone",
             "post",
             f"{e}/entries/",
-            entry(event, occurred_at="2026-11-23T18:00:00"),
+            entry(event, occurred_at=NAIVE_IN_EVENT),
             mentions="occurred_at",
         ),
         Case(
@@ -152,7 +157,7 @@ def cases(event, world) -> list[Case]:
             "due date in the past",
             "post",
             f"{e}/entries/",
-            entry(event, kind="action", due="2020-01-01"),
+            entry(event, kind="action", due=(event.start - timedelta(days=365)).date().isoformat()),
             mentions="due",
         ),
         Case(
@@ -238,7 +243,7 @@ def cases(event, world) -> list[Case]:
             "SRT CSV with a missing column",
             "post",
             srt,
-            "Timepoint,Time,SocketID\n2026-11-26T02:43:37.348720+0000,1069\n",
+            f"Timepoint,Time,SocketID\n{on_air:%Y-%m-%dT%H:%M:%S}.348720+0000,1069\n",
             content_type="text/csv",
             mentions="line",
         ),
@@ -286,19 +291,19 @@ def cases(event, world) -> list[Case]:
         Case(
             "telemetry: unknown metric",
             "get",
-            f"{e}/feeds/kn1-contrib-a/telemetry/?metric=no.such&start=2026-11-23T15:00:00Z&end=2026-11-23T16:00:00Z",
+            f"{e}/feeds/kn1-contrib-a/telemetry/?metric=no.such&start={iso(event.start)}&end={iso(event.start + hour)}",
             mentions="metric",
         ),
         Case(
             "telemetry: non-ISO time",
             "get",
-            f"{e}/feeds/kn1-contrib-a/telemetry/?start=monday&end=2026-11-23T16:00:00Z",
+            f"{e}/feeds/kn1-contrib-a/telemetry/?start=monday&end={iso(event.start + hour)}",
             mentions="start",
         ),
         Case(
             "telemetry: 40 days at raw step",
             "get",
-            f"{e}/feeds/kn1-contrib-a/telemetry/?start=2026-10-01T00:00:00Z&end=2026-11-10T00:00:00Z&step=raw",
+            f"{e}/feeds/kn1-contrib-a/telemetry/?start={iso(event.start - 40 * day)}&end={iso(event.start)}&step=raw",
             mentions="step",
         ),
         Case(

@@ -167,6 +167,11 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       if (!body.value.trim()) { showError("Write something first."); body.focus(); return; }
+      if (form.dataset.nowOutside && !form.elements.occurred_at.value) {
+        showError(form.dataset.nowOutside);
+        form.elements.occurred_at.focus();
+        return;
+      }
       showError("");
       queue.add(payload());
       body.value = "";

@@ -1,5 +1,6 @@
 """Fixtures for ingestion tests: tokens, ingest keys, capture paths, a clean sample table."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -8,15 +9,22 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from integrations import services, storage
+from tests.conftest import KEYNOTE_START
+from tests.retime import retime
 
 CAPTURES = Path(__file__).resolve().parent / "captures"
-SHARED = Path("/work/shared/telemetry-samples")
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "telemetry-samples"
 
 
 def capture(name: str) -> Path:
     """A capture file: the repo copy when present, else the shared sample."""
     path = CAPTURES / name
     return path if path.exists() else SHARED / name
+
+
+def capture_on_air(name: str, offset: timedelta = timedelta(0)) -> bytes:
+    """A capture's bytes with its first timestamp moved to the summit keynote's air time."""
+    return retime(capture(name).read_bytes(), KEYNOTE_START + offset)
 
 
 @pytest.fixture(autouse=True)

@@ -2,14 +2,16 @@
 
 import gzip
 import json
+from datetime import timedelta
 
 import pytest
 
 from integrations import tasks
 from integrations.models import IngestBatch, TelemetryAlert, TelemetrySample
 from retro.models import Feed
+from tests.conftest import EVENT_START, KEYNOTE_START, iso
 
-from .conftest import capture
+from .conftest import capture, capture_on_air
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +23,8 @@ def process_all():
 
 def series(api, feed, **params):
     params = {
-        "start": "2026-11-20T00:00:00Z",
-        "end": "2026-11-30T00:00:00Z",
+        "start": iso(EVENT_START - timedelta(days=1)),
+        "end": iso(EVENT_START + timedelta(days=5)),
         "step": "raw",
         **params,
     }
@@ -32,7 +34,7 @@ def series(api, feed, **params):
 
 
 def test_srt_json_stats_land_once_and_read_back(operator_token_api, event):
-    body = capture("clean-1.srt-stats.jsonl").read_bytes()
+    body = capture_on_air("clean-1.srt-stats.jsonl")
     response = operator_token_api.post(
         "/api/v1/ingest/srt/summit/kn1-contrib-a/", body, content_type="application/x-ndjson"
     )
@@ -50,7 +52,7 @@ def test_srt_json_stats_land_once_and_read_back(operator_token_api, event):
 
 
 def test_srt_csv_maps_to_the_same_metrics(operator_token_api, event):
-    body = capture("clean-2.srt-stats.csv").read_bytes()
+    body = capture_on_air("clean-2.srt-stats.csv")
     response = operator_token_api.post(
         "/api/v1/ingest/srt/summit/kn1-contrib-a/", body, content_type="text/csv"
     )
@@ -63,8 +65,9 @@ def test_srt_csv_maps_to_the_same_metrics(operator_token_api, event):
 
 def test_ffmpeg_progress_is_stamped_from_started_at(operator_token_api, event):
     body = capture("clean-1.ffmpeg-progress.txt").read_bytes()
+    started_at = KEYNOTE_START.isoformat().replace("+00:00", ".762Z")
     response = operator_token_api.post(
-        "/api/v1/ingest/ffmpeg/summit/kn1-contrib-a/?started_at=2026-11-26T02:42:31.762Z",
+        f"/api/v1/ingest/ffmpeg/summit/kn1-contrib-a/?started_at={started_at}",
         body,
         content_type="text/plain",
     )
@@ -73,12 +76,12 @@ def test_ffmpeg_progress_is_stamped_from_started_at(operator_token_api, event):
     got = series(operator_token_api, "kn1-contrib-a", metric="encoder.fps")
     points = got["encoder.fps"]["points"]
     assert len(points) == 61
-    assert points[0][0].startswith("2026-11-26T02:42:3")
+    assert points[0][0].startswith(iso(KEYNOTE_START)[:-2])  # within 10 s of the start
     assert TelemetryAlert.objects.filter(kind="encoder_end").count() == 1
 
 
 def firehose_body():
-    raw = capture("firehose-metric-stream-clean.http").read_bytes()
+    raw = capture_on_air("firehose-metric-stream-clean.http")
     head, _, body = raw.partition(b"\r\n\r\n")
     headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line)
     return headers, body
@@ -125,7 +128,7 @@ def test_eventbridge_with_an_ingest_key(key_api, event):
         "detail-type": "MediaLive Channel Alert",
         "source": "aws.medialive",
         "account": "111122223333",
-        "time": "2026-11-26T19:02:00Z",
+        "time": iso(KEYNOTE_START + timedelta(minutes=2)),
         "region": "us-west-2",
         "resources": ["arn:aws:medialive:us-west-2:111122223333:channel:kn1"],
         "detail": {

@@ -2,15 +2,18 @@
 
 import gzip
 import json
+from datetime import timedelta
 
 import pytest
 
 from integrations import tasks
 from integrations.models import IngestBatch, TelemetrySample
+from tests.conftest import EVENT_START, iso
 
 pytestmark = pytest.mark.django_db
 
 SRT = "/api/v1/ingest/srt/summit/kn1-contrib-a/"
+ON_AIR = EVENT_START + timedelta(hours=4)
 
 
 def test_missing_or_wrong_token_is_401_and_nothing_stored(anon_api, event):
@@ -84,7 +87,7 @@ def test_invalid_and_deeply_nested_json_are_400_naming_the_line(operator_token_a
 
 
 def test_csv_with_missing_columns_is_400(operator_token_api, event):
-    body = b"time,metric,value\n2026-11-26T19:00:00Z,a.b\n"
+    body = f"time,metric,value\n{iso(ON_AIR)},a.b\n".encode()
     response = operator_token_api.post(
         "/api/v1/ingest/generic/summit/kn1-contrib-a/", body, content_type="text/csv"
     )
@@ -94,10 +97,10 @@ def test_csv_with_missing_columns_is_400(operator_token_api, event):
 
 def test_bad_records_are_rejected_one_by_one_and_the_rest_kept(operator_token_api, event):
     samples = [
-        {"metric": "x.ok", "time": "2026-11-26T19:00:00Z", "value": 1},
-        {"metric": "x.naive", "time": "2026-11-26T19:00:00", "value": 1},
-        {"metric": "x.text", "time": "2026-11-26T19:00:00Z", "value": "abc"},
-        {"metric": "x.future", "time": "2099-01-01T00:00:00Z", "value": 1},
+        {"metric": "x.ok", "time": iso(ON_AIR), "value": 1},
+        {"metric": "x.naive", "time": iso(ON_AIR).rstrip("Z"), "value": 1},
+        {"metric": "x.text", "time": iso(ON_AIR), "value": "abc"},
+        {"metric": "x.future", "time": iso(ON_AIR + timedelta(days=400)), "value": 1},
     ]
     body = json.dumps({"samples": samples}).replace('"abc"', "NaN").encode()
     response = operator_token_api.post(
@@ -148,7 +151,14 @@ def test_firehose_with_zero_records_is_200_and_stores_nothing(anon_api, ingest_k
     [
         ({"metric": "no.such"}, "metric"),
         ({"start": "yesterday"}, "start"),
-        ({"start": "2026-01-01T00:00:00Z", "end": "2026-03-01T00:00:00Z", "step": "raw"}, "step"),
+        (
+            {
+                "start": iso(EVENT_START),
+                "end": iso(EVENT_START + timedelta(days=60)),
+                "step": "raw",
+            },
+            "step",
+        ),
     ],
 )
 def test_telemetry_query_errors_name_the_parameter(viewer_api, event, params, field):

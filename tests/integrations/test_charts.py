@@ -4,10 +4,18 @@ import xml.etree.ElementTree as ET
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from integrations.charts import Series, Span, line_chart, sparkline, split_runs, y_ticks
 
 T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(autouse=True)
+def _clock(time_machine):
+    """Charts of a fixed day, drawn on that day: the clock is frozen an hour after T0."""
+    time_machine.move_to(T0 + timedelta(hours=1), tick=False)
 
 
 def points(seconds, value=1.0):

@@ -8,6 +8,7 @@ from integrations import tasks
 from integrations.models import Anomaly
 from retro import services as retro_services
 from retro.models import AuditLog, Feed
+from tests.conftest import iso
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +57,8 @@ def test_the_feed_page_refuses_bad_times_and_other_events_feeds(event, other_eve
     Feed.objects.create(event=other_event, slug="elsewhere", name="x", stage="contribution")
     url = "/events/summit/telemetry/kn1-contrib-a/"
     assert viewer_client.get(url, {"start": "noon"}).status_code == 400
-    bad_order = viewer_client.get(
-        url, {"start": "2026-11-24T00:00:00Z", "end": "2026-11-23T00:00:00Z"}
-    )
+    later = event.start + timedelta(days=1)
+    bad_order = viewer_client.get(url, {"start": iso(later), "end": iso(event.start)})
     assert bad_order.status_code == 400
     assert viewer_client.get("/events/summit/telemetry/elsewhere/").status_code == 404
 

@@ -1,11 +1,14 @@
 """In a real browser: 'log a learning about this' on the board fills the form and reviews the
 anomaly; dragging across a feed chart zooms in."""
 
+from datetime import timedelta
+
 import pytest
 
 from integrations.models import Anomaly
 from retro.models import Entry
 from tests.browser.test_live_board import open_board
+from tests.conftest import iso
 from tests.workers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -40,12 +43,12 @@ def test_log_a_learning_about_an_unreviewed_anomaly_in_one_click(
 
 
 def test_dragging_across_a_feed_chart_zooms_into_that_range(
-    browser, live_server, event, viewer, lossy
+    browser, live_server, event, viewer, lossy, loss_burst
 ):
+    _, on_air = loss_burst
     ctx, page = open_board(browser, live_server.url, viewer.username)
-    page.goto(
-        f"{live_server.url}/events/summit/telemetry/kn1-contrib-a/?start=2026-11-23T16:50:00Z&end=2026-11-23T17:30:00Z"
-    )
+    start, end = iso(on_air - timedelta(minutes=10)), iso(on_air + timedelta(minutes=30))
+    page.goto(f"{live_server.url}/events/summit/telemetry/kn1-contrib-a/?start={start}&end={end}")
     chart = page.locator("svg.chart").first
     box = chart.bounding_box()
     y = box["y"] + box["height"] / 2
@@ -54,6 +57,6 @@ def test_dragging_across_a_feed_chart_zooms_into_that_range(
     page.mouse.move(box["x"] + box["width"] * 0.55, y, steps=5)
     with page.expect_navigation(timeout=10_000):
         page.mouse.up()
-    assert "2026-11-23T17" in page.url and "raw samples" in page.content()
+    assert on_air.strftime("%Y-%m-%dT%H") in page.url and "raw samples" in page.content()
     assert page.locator("svg.chart").count() >= 5
     ctx.close()

@@ -10,6 +10,7 @@ from integrations import storage, tasks
 from integrations.models import TelemetrySnapshot
 from retro import services as retro_services
 from retro.models import Entry
+from tests.conftest import iso
 from tests.workers import wait_for
 
 from .telemetry_factory import srt_lines
@@ -74,7 +75,7 @@ def test_the_snapshot_survives_raw_sample_retention(
         cursor.execute(f"DELETE FROM {storage.SAMPLE_TABLE}")
     body = viewer_api.get(f"/api/v1/entries/{entry.pk}/telemetry/").json()
     assert body["frozen"] is True
-    assert body["window"] == {"start": "2026-11-23T17:00:00Z", "end": "2026-11-23T17:10:00Z"}
+    assert body["window"] == {"start": iso(start), "end": iso(start + timedelta(minutes=10))}
     (frozen,) = body["feeds"]
     assert frozen["feed"] == "kn1-contrib-a"
     rtt = next(s for s in frozen["series"] if s["metric"] == "link.rtt")

@@ -1,18 +1,21 @@
 """Through a real worker: an API post lands once and reads back; ingest_file uses the same path."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 
 from integrations.models import IngestBatch, TelemetrySample, UnmappedSource
+from tests.conftest import KEYNOTE_START, iso
 from tests.workers import wait_for
 
-from .conftest import capture
+from .conftest import capture_on_air
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_srt_post_is_stored_by_the_worker_and_reads_back(celery_worker, operator_token_api, event):
-    body = capture("clean-1.srt-stats.jsonl").read_bytes()
+    body = capture_on_air("clean-1.srt-stats.jsonl")
     response = operator_token_api.post(
         "/api/v1/ingest/srt/summit/kn1-contrib-a/", body, content_type="application/json"
     )
@@ -24,7 +27,11 @@ def test_srt_post_is_stored_by_the_worker_and_reads_back(celery_worker, operator
     assert TelemetrySample.objects.count() == batch.samples > 0
     series = operator_token_api.get(
         "/api/v1/events/summit/feeds/kn1-contrib-a/telemetry/",
-        {"metric": "recv.mbitRate", "start": "2026-11-26T02:00:00Z", "end": "2026-11-26T03:00:00Z"},
+        {
+            "metric": "recv.mbitRate",
+            "start": iso(KEYNOTE_START - timedelta(minutes=30)),
+            "end": iso(KEYNOTE_START + timedelta(minutes=30)),
+        },
     ).json()
     assert series["step"] == "raw"
     assert len(series["series"][0]["points"]) == 65
@@ -39,8 +46,10 @@ def test_srt_post_is_stored_by_the_worker_and_reads_back(celery_worker, operator
         ("firehose", "firehose-metric-stream-clean.http", None),
     ],
 )
-def test_ingest_file_stores_each_capture_once(celery_worker, event, fmt, name, feed):
-    args = ["ingest_file", "--event", "summit", "--format", fmt, str(capture(name))]
+def test_ingest_file_stores_each_capture_once(celery_worker, event, fmt, name, feed, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(capture_on_air(name))
+    args = ["ingest_file", "--event", "summit", "--format", fmt, str(path)]
     if feed:
         args += ["--feed", feed]
     call_command(*args)

@@ -1,10 +1,13 @@
 """The ingest page: leads see batches and keys, create a key once, map an unknown source."""
 
+from datetime import timedelta
+
 import pytest
 
 from integrations import services, tasks
 from integrations.models import IngestBatch, IngestKey, TelemetrySample, UnmappedSource
 from retro.models import Feed
+from tests.conftest import KEYNOTE_START, iso
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +15,12 @@ ARN = "arn:aws:mediaconnect:us-west-2:111122223333:flow:1-unknown:spare"
 
 
 def generic_for(source: str) -> bytes:
+    first, second = iso(KEYNOTE_START), iso(KEYNOTE_START + timedelta(minutes=1))
     return (
         "time,source,metric,value,unit\n"
-        f"2026-11-26T19:00:00Z,{source},mediaconnect.SourceBitRate,8000000,b/s\n"
-        f"2026-11-26T19:01:00Z,{source},mediaconnect.SourceBitRate,8100000,b/s\n"
-        "2026-11-26T19:01:00Z,srt://kn1-contrib-a,recv.mbitRate,1.5,Mb/s\n"
+        f"{first},{source},mediaconnect.SourceBitRate,8000000,b/s\n"
+        f"{second},{source},mediaconnect.SourceBitRate,8100000,b/s\n"
+        f"{second},srt://kn1-contrib-a,recv.mbitRate,1.5,Mb/s\n"
     ).encode()
 
 

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from retro.models import Entry
 from tests import services as real
+from tests.conftest import iso
 from tests.reliability.servers import Gunicorn, TcpProxy, request
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -24,10 +25,9 @@ def entry_body(event, text: str) -> bytes:
     ).encode()
 
 
-def generic_batch() -> bytes:
-    return json.dumps(
-        [{"metric": "probe.value", "time": "2026-11-23T18:00:00Z", "value": 1}]
-    ).encode()
+def generic_batch(event) -> bytes:
+    moment = iso(event.start + timedelta(hours=3))
+    return json.dumps([{"metric": "probe.value", "time": moment, "value": 1}]).encode()
 
 
 def test_database_outage_gives_503_then_recovers_without_restart(event, operator):
@@ -58,13 +58,13 @@ def test_database_outage_gives_503_then_recovers_without_restart(event, operator
         assert status == 503
         assert "database" in json.loads(body)["detail"]
         assert response_headers["Retry-After"] == "5"
-        status, body, _ = request(ingest, method="POST", body=generic_batch(), headers=headers)
+        status, body, _ = request(ingest, method="POST", body=generic_batch(event), headers=headers)
         assert status == 503 and json.loads(body)["detail"]
 
         proxy.start()
         status, body, _ = request(entries, method="POST", body=lost, headers=headers)
         assert status == 201, body
-        status, body, _ = request(ingest, method="POST", body=generic_batch(), headers=headers)
+        status, body, _ = request(ingest, method="POST", body=generic_batch(event), headers=headers)
         assert status == 202, body
     finally:
         web.stop()

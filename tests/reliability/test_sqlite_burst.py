@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.reliability.servers import Gunicorn, request
@@ -68,9 +69,11 @@ def test_burst_of_entries_and_ingest_on_sqlite_never_reports_a_lock(tmp_path):
             f"{web.url}/api/v1/events/burst/entries/", method="POST", body=body, headers=headers
         )[:2]
 
+    hour = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
+
     def post_batch(n):
         rows = [
-            {"metric": "burst.value", "time": f"2026-01-01T00:{n % 60:02d}:{s:02d}Z", "value": s}
+            {"metric": "burst.value", "time": f"{hour}:{n % 60:02d}:{s:02d}Z", "value": s}
             for s in range(60)
         ]
         return request(

@@ -2,13 +2,15 @@
 
 import io
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from pypdf import PdfReader
 
 from retro.models import Entry, Site
 from retro.services import log_entry
 from tests.conftest import EVENT_START
+
+ACTION_DUE = (EVENT_START + timedelta(days=45)).date()
 
 
 def add_entry(event, author, kind, body, **fields) -> Entry:
@@ -62,7 +64,7 @@ def retro_entries(event, lead, operator) -> dict[str, Entry]:
             session=keynote,
             stage="contribution",
             owner=operator,
-            due=date(2027, 1, 15),
+            due=ACTION_DUE,
             shareable=True,
         ),
         "private_action": add_entry(

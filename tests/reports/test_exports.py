@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from retro.reports import content, exports, services
 
-from .helpers import add_entry, retro_entries
+from .helpers import ACTION_DUE, add_entry, retro_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_actions_csv_lists_open_actions_with_owner_and_due(event, lead, operator
         "Renegotiate the encoder support contract",
     }
     raise_latency = next(r for r in rows if r["body"].startswith("Raise"))
-    assert raise_latency["owner"] == "operator1" and raise_latency["due"] == "2027-01-15"
+    assert raise_latency["owner"] == "operator1" and raise_latency["due"] == ACTION_DUE.isoformat()
 
 
 def test_markdown_has_the_sections_and_the_external_variant_hides_names(event, lead, operator):

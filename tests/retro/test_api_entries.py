@@ -11,6 +11,12 @@ from rest_framework.test import APIClient
 from retro import services
 from retro.api import EntrySerializer
 from retro.models import Entry, EntryRevision
+from tests.conftest import EVENT_START, TODAY
+
+NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
+LAST_YEAR = (TODAY - timedelta(days=365)).isoformat()
+NAIVE_IN_EVENT = (EVENT_START + timedelta(hours=3)).replace(tzinfo=None).isoformat()
+WEEKS_AFTER_EVENT = (EVENT_START + timedelta(days=30)).isoformat()
 
 ENTRY_KEYS = {
     "id",
@@ -111,14 +117,14 @@ def test_action_json_carries_owner_due_status_and_source(lead_api, operator, eve
         kind="action",
         body="Raise SRT latency to 2000 ms",
         owner=operator.username,
-        due="2099-01-01",
+        due=NEXT_YEAR,
         source_entry=learning["id"],
     )
     assert response.status_code == 201, response.json()
     data = response.json()
     assert set(data) == ENTRY_KEYS | {"owner", "due", "status", "source_entry"}
     assert data["owner"] == operator.username and data["status"] == "open"
-    assert data["source_entry"] == learning["id"] and data["due"] == "2099-01-01"
+    assert data["source_entry"] == learning["id"] and data["due"] == NEXT_YEAR
 
 
 @pytest.mark.parametrize(
@@ -128,13 +134,13 @@ def test_action_json_carries_owner_due_status_and_source(lead_api, operator, eve
         ({"body": "x" * 20_001}, "body"),
         ({"body": "nul\x00byte"}, "body"),
         ({"kind": "rant"}, "kind"),
-        ({"occurred_at": "2026-11-23T18:00:00"}, "occurred_at"),
+        ({"occurred_at": NAIVE_IN_EVENT}, "occurred_at"),
         ({"occurred_at": "yesterday-ish"}, "occurred_at"),
-        ({"occurred_at": "2027-06-01T10:00:00Z"}, "occurred_at"),
+        ({"occurred_at": WEEKS_AFTER_EVENT}, "occurred_at"),
         ({"feeds": ["no-such-feed"]}, "feeds"),
         ({"session": "other-session"}, "session"),
         ({"kind": "action", "owner": "outsider1"}, "owner"),
-        ({"kind": "action", "due": "2020-01-01"}, "due"),
+        ({"kind": "action", "due": LAST_YEAR}, "due"),
         ({"kind": "win", "owner": "operator1"}, "owner"),
         ({"kind": "win", "status": "open"}, "status"),
     ],
@@ -207,7 +213,7 @@ def test_list_filters_and_pages(viewer_api, operator, event):
     since = (event.start + timedelta(hours=24)).isoformat()
     assert viewer_api.get(url(event), {"since": since}).json()["count"] == 1
     assert viewer_api.get(url(event), {"until": since}).json()["count"] == 4
-    assert viewer_api.get(url(event), {"since": "2026-11-23T10:00:00"}).status_code == 400
+    assert viewer_api.get(url(event), {"since": NAIVE_IN_EVENT}).status_code == 400
 
 
 def test_patch_with_the_current_version_edits_and_keeps_history(operator_api, operator, event):
@@ -331,8 +337,8 @@ def test_admin_creates_an_event_others_cannot(admin_api, lead_api, event):
         "name": "Expo",
         "venue": "Hall",
         "time_zone": "Europe/Dublin",
-        "start": "2027-03-01T09:00:00+00:00",
-        "end": "2027-03-03T18:00:00+00:00",
+        "start": (EVENT_START + timedelta(days=90)).isoformat(),
+        "end": (EVENT_START + timedelta(days=92)).isoformat(),
         "state": "planning",
     }
     assert lead_api.post("/api/v1/events/", body, format="json").status_code == 403

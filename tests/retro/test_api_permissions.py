@@ -10,6 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from retro import services
+from tests.conftest import EVENT_START, iso
 
 ROLES = ["anon", "outsider", "viewer", "operator", "lead", "admin"]
 
@@ -136,8 +137,8 @@ WRITES = [
             "slug": "new",
             "name": "New",
             "time_zone": "UTC",
-            "start": "2027-01-01T09:00:00Z",
-            "end": "2027-01-02T09:00:00Z",
+            "start": iso(EVENT_START + timedelta(days=40)),
+            "end": iso(EVENT_START + timedelta(days=41)),
         },
         {"anon": 401, "outsider": 403, "viewer": 403, "operator": 403, "lead": 403, "admin": 201},
     ),

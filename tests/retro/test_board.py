@@ -169,7 +169,7 @@ def test_timeline_shows_session_windows_and_entries(viewer_client, operator, eve
     on_air = log(
         event, operator, body="During the keynote", occurred_at=event.start + timedelta(hours=3)
     )
-    response = viewer_client.get(BOARD, {"view": "timeline", "day": "2026-11-23"})
+    response = viewer_client.get(BOARD, {"view": "timeline", "day": event.start.date().isoformat()})
     page = response.content.decode()
     assert response.context["bands"][0]["session"].slug == "kn1"
     assert 0 < response.context["bands"][0]["w"] <= 100
@@ -234,3 +234,20 @@ def test_a_board_back_from_a_long_sleep_catches_up_in_batches(
     second = viewer_client.get(f"{BOARD}changes/", {"cursor": first["cursor"]}).json()
     seen = {e["id"] for e in first["entries"] + second["entries"]}
     assert seen == {str(e.pk) for e in logged}
+
+
+def test_the_when_field_shows_the_entry_window(operator_client, event):
+    page = operator_client.get(BOARD).content.decode()
+    first, last = services.entry_window(event)
+    assert f"{first.astimezone(event.tz):%a %d %b %H:%M}" in page
+    assert "Within 2 days of the event:" in page
+    assert f"{last.astimezone(event.tz):%a %d %b %H:%M}" in page
+    assert "(blank: now)" in page and "data-now-outside" not in page
+
+
+def test_after_the_event_the_board_asks_for_the_time_before_sending(operator_client, event):
+    ended = timezone.now() - timedelta(days=7)
+    Event.objects.filter(pk=event.pk).update(start=ended - timedelta(days=4), end=ended)
+    page = operator_client.get(BOARD).content.decode()
+    assert 'data-now-outside="No time was given, so now was used' in page
+    assert "(required: the event is over)" in page

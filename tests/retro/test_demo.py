@@ -1,7 +1,10 @@
 """The demo event loader: realistic shape, and a second run changes nothing."""
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from retro.models import Event, Feed, Membership, Session
 
@@ -18,6 +21,10 @@ def counts():
 
 def check_shape():
     event = Event.objects.get(slug="demo")
+    # Live on the day it is loaded, whatever that day is: today is day three of four.
+    assert event.state == "live" and event.start < timezone.now() < event.end
+    assert event.sessions.filter(scheduled_end__lt=timezone.now()).exists()
+    assert event.sessions.filter(scheduled_start__gt=timezone.now()).exists()
     sessions = event.sessions.all()
     assert sessions.filter(kind="keynote").count() == 5
     assert sessions.filter(kind="innovation_talk").count() == 17
@@ -61,3 +68,15 @@ def test_demo_shape_idempotence_repair_and_login(client, db, settings):
     response = client.get("/")
     assert response.status_code == 200
     assert b"Cloud Summit" in response.content
+
+
+def test_a_demo_kept_from_an_earlier_day_says_how_to_get_a_live_one(db):
+    from retro import demo
+
+    ended = timezone.now() - timedelta(days=3)
+    event = Event.objects.create(
+        name="Cloud Summit (demo)", slug="demo", start=ended - timedelta(days=4), end=ended
+    )
+    assert f"ended on {ended:%Y-%m-%d}" in demo.stale_notice()
+    Event.objects.filter(pk=event.pk).update(end=timezone.now() + timedelta(days=1))
+    assert demo.stale_notice() is None

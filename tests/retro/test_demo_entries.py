@@ -85,6 +85,7 @@ def last_years_closed_event_carries_its_open_actions_over(demo_event):
     last_year = Event.objects.get(slug="summit-2025")
     assert last_year.state == "closed" and last_year.retro_finalized
     assert last_year.end <= demo_event.start
+    assert timedelta(days=360) < demo_event.start - last_year.start < timedelta(days=370)
     carried = carried_over_actions(demo_event)
     assert carried.count() >= 3
     assert set(carried.values_list("status", flat=True)) == {"open", "in_progress"}

@@ -1,13 +1,17 @@
 """The entry services every caller shares: once-only logging, validation, history, conflicts."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from retro import services
 from retro.models import Entry
+from tests.conftest import TODAY
+
+NEXT_YEAR = TODAY + timedelta(days=365)
+LAST_YEAR = TODAY - timedelta(days=365)
 
 
 def log(event, author, **fields):
@@ -40,8 +44,8 @@ def test_body_is_rendered_and_sanitized(event, operator):
         ({"body": "nul\x00byte"}, "body"),
         ({"kind": "rant"}, "kind"),
         ({"kind": "win", "owner_is_member": True}, "owner"),
-        ({"kind": "win", "due": date(2030, 1, 1)}, "due"),
-        ({"kind": "action", "due": date(2020, 1, 1)}, "due"),
+        ({"kind": "win", "due": NEXT_YEAR}, "due"),
+        ({"kind": "action", "due": LAST_YEAR}, "due"),
         ({"kind": "win", "impact": "on_air"}, "impact"),
     ],
 )
@@ -116,3 +120,30 @@ def test_finalized_retro_is_read_only_except_action_status(event, operator, lead
         services.edit_entry(entry=action, editor=lead, version=1, body="edited")
     done = services.set_action_status(entry=action, status="done", actor=operator)
     assert done.status == "done"
+
+
+def test_the_default_time_on_an_event_that_ended_a_week_ago_says_what_to_do(operator, event):
+    from django.utils import timezone
+
+    week_ago = timezone.now() - timedelta(days=7)
+    event.start, event.end = week_ago - timedelta(days=4), week_ago
+    event.save()
+    with pytest.raises(ValidationError) as err:
+        services.log_entry(event=event, author=operator, kind="win", body="Clean handoff")
+    message = err.value.message_dict["occurred_at"][0]
+    assert message.startswith("No time was given, so now was used")
+    assert "7 days after Test Summit ended" in message
+    assert f"to {services.entry_window(event)[1].astimezone(event.tz):%a %d %b %Y}" in message
+    at_the_time = week_ago - timedelta(hours=1)
+    entry, created = services.log_entry(
+        event=event, author=operator, kind="win", body="Clean handoff", occurred_at=at_the_time
+    )
+    assert created and entry.occurred_at == at_the_time
+
+
+def test_a_time_far_from_the_event_names_the_gap_and_the_allowed_range(operator, event):
+    with pytest.raises(ValidationError) as err:
+        log(event, operator, occurred_at=event.start - timedelta(days=9))
+    message = err.value.message_dict["occurred_at"][0]
+    assert "9 days before Test Summit starts" in message
+    assert "within 2 days of the event" in message and event.time_zone in message

@@ -104,7 +104,7 @@ def test_promote_form_resend_creates_the_action_once(lead_client, event, operato
 
 def test_promote_with_a_past_due_date_shows_the_message(lead_client, event, operator):
     learning = log(event, operator)
-    form = {"owner": "operator1", "due": "2020-01-01"}
+    form = {"owner": "operator1", "due": (timezone.localdate() - timedelta(days=7)).isoformat()}
     response = lead_client.post(url(event, "promote", learning), form, follow=True)
     assert "The due date is in the past." in response.content.decode()
     assert not Entry.objects.filter(kind="action").exists()

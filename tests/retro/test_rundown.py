@@ -1,39 +1,53 @@
 """Rundown import: all or nothing, every error named, re-import changes nothing."""
 
 import textwrap
+from datetime import timedelta
+from string import Template
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from retro.models import Event, Feed, Session, Site
 from retro.rundown import RundownError, import_rundown
+from tests.conftest import TODAY
 
-RUNDOWN = textwrap.dedent("""\
+# Planned events, a season ahead of whatever day the suite runs on.
+EXPO_DAY = TODAY + timedelta(days=90)
+FAIR_DAY = EXPO_DAY + timedelta(days=60)
+RUNDOWN_TEMPLATE = textwrap.dedent("""\
     event:
       slug: expo
       name: Expo 2027
       venue: Hall 9
       time_zone: Europe/Berlin
-      start: 2027-03-01T08:00:00+01:00
-      end: 2027-03-02T18:00:00+01:00
+      start: ${expo1}T08:00:00+01:00
+      end: ${expo2}T18:00:00+01:00
     sites:
       - {slug: enc, name: Encode, role: encode, city: Berlin, time_zone: Europe/Berlin}
       - {slug: bcr, name: Control, role: broadcast_control, city: London, time_zone: Europe/London}
     sessions:
-      - {slug: kn1, title: Keynote, kind: keynote, room: Main, start: "2027-03-01T09:00:00+01:00", end: "2027-03-01T10:30:00+01:00"}
+      - {slug: kn1, title: Keynote, kind: keynote, room: Main, start: "${expo1}T09:00:00+01:00", end: "${expo1}T10:30:00+01:00"}
     feeds:
       - {slug: kn1-program, name: Program, kind: program, stage: distribution, session: kn1, origin: bcr, destination: bcr, transport: cloud_flow, derived_from: kn1-contrib-a, source_ids: ["ch-1:0"]}
       - {slug: kn1-contrib-a, name: Contribution A, kind: program, stage: contribution, session: kn1, origin: enc, destination: bcr, transport: srt, path: A, source_ids: ["srt://kn1-a"]}
     """)
 
-CSV_RUNDOWN = textwrap.dedent("""\
+CSV_TEMPLATE = textwrap.dedent("""\
     type,slug,name,title,kind,role,city,time_zone,room,start,end,stage,session,origin,destination,transport,path,source_ids,derived_from,language,venue,state
-    event,fair,Fair 2027,,,,,Asia/Tokyo,,2027-05-01T09:00:00+09:00,2027-05-03T18:00:00+09:00,,,,,,,,,,Big Sight,planning
+    event,fair,Fair 2027,,,,,Asia/Tokyo,,${fair1}T09:00:00+09:00,${fair3}T18:00:00+09:00,,,,,,,,,,Big Sight,planning
     site,tokyo-enc,Tokyo encode,,,encode,Tokyo,Asia/Tokyo,,,,,,,,,,,,,,
-    session,t1,,Talk one,innovation_talk,,,,Room 2,2027-05-01T10:00:00+09:00,2027-05-01T11:00:00+09:00,,,,,,,,,,,
+    session,t1,,Talk one,innovation_talk,,,,Room 2,${fair1}T10:00:00+09:00,${fair1}T11:00:00+09:00,,,,,,,,,,,
     feed,t1-program,Talk one program,,program,,,,,,,contribution,t1,tokyo-enc,,srt,A,srt://t1|srt://t1-alt,,,,
     feed,t1-asl,Talk one ASL,,sign_language,,,,,,,distribution,t1,,,cloud_flow,none,,t1-program,ase,,
     """)
+DAYS = {
+    "expo1": EXPO_DAY.isoformat(),
+    "expo2": (EXPO_DAY + timedelta(days=1)).isoformat(),
+    "fair1": FAIR_DAY.isoformat(),
+    "fair3": (FAIR_DAY + timedelta(days=2)).isoformat(),
+}
+RUNDOWN = Template(RUNDOWN_TEMPLATE).substitute(DAYS)
+CSV_RUNDOWN = Template(CSV_TEMPLATE).substitute(DAYS)
 
 
 def test_yaml_rundown_creates_event_sites_sessions_and_feeds(db):
@@ -45,7 +59,7 @@ def test_yaml_rundown_creates_event_sites_sessions_and_feeds(db):
     assert program.derived_from.slug == "kn1-contrib-a"
     assert program.session.slug == "kn1"
     assert program.source_ids == ["ch-1:0"]
-    assert event.sessions.get().day.isoformat() == "2027-03-01"
+    assert event.sessions.get().day == EXPO_DAY
 
 
 def test_reimporting_the_same_file_changes_nothing(db):
@@ -69,7 +83,7 @@ def test_invalid_rundown_imports_nothing_and_lists_every_error(db):
     bad = RUNDOWN.replace(
         "destination: bcr, transport: srt", "destination: nowhere, transport: srt"
     )
-    bad = bad.replace('start: "2027-03-01T09:00:00+01:00"', 'start: "2027-03-01T09:00:00"')
+    bad = bad.replace(f'start: "{EXPO_DAY}T09:00:00+01:00"', f'start: "{EXPO_DAY}T09:00:00"')
     bad = bad.replace("derived_from: kn1-contrib-a", "derived_from: kn1-ghost")
     bad += "  - {slug: kn1-program, name: Dup, kind: program, stage: handoff}\n"
     with pytest.raises(RundownError) as err:

@@ -27,3 +27,5 @@ class Command(BaseCommand):
             self.stdout.write(f"[{number}/{len(steps)}] {step.__doc__.splitlines()[0]}")
             step(out=lambda line: self.stdout.write(f"      {line}"))
         self.stdout.write(self.style.SUCCESS("Demo event 'demo' is ready."))
+        if notice := demo.stale_notice():
+            self.stdout.write(self.style.WARNING(notice))

@@ -52,6 +52,7 @@ run: demo
 
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) tests/run.py
 
 # The suite with the machine's clock moved (default: 400 days ahead), as CI runs it.
@@ -65,6 +66,7 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
 format: install

@@ -191,8 +191,8 @@ def child(slug: str, sections: str) -> None:
 
     from pypdf import PdfReader
 
+    from reports import content, services
     from retro.models import Event
-    from retro.reports import content, services
 
     event = Event.objects.get(slug=slug)
     options = content.parse_options(

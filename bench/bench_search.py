@@ -215,7 +215,7 @@ def explain(user, q: str) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from runbooks import search
+    from search import selectors as search
 
     with CaptureQueriesContext(connection) as ctx:
         hits = search.search(user, search.clean_filters(q=q))
@@ -246,7 +246,7 @@ def main() -> int:
     setup_django("bench_search")
     from django.db import connection
 
-    from runbooks import search
+    from search import selectors as search
 
     if connection.vendor != "postgresql":
         print("PostgreSQL is required for this figure (set DATABASE_URL).")

@@ -12,8 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from retro.models import Entry
+from tally import charts
 
-from . import charts, review, selectors, snapshots
+from . import review, selectors, snapshots
 from .models import Anomaly, TelemetryAlert
 
 MAX_POINTS = 720

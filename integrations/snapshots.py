@@ -18,7 +18,9 @@ from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from . import charts, selectors
+from tally import charts
+
+from . import selectors
 from .formats import KEY_METRICS
 from .models import (
     Anomaly,

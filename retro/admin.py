@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import AuditLog, Entry, EntryRevision, Event, Feed, Membership, Report, Session, Site
+from .models import AuditLog, Entry, EntryRevision, Event, Feed, Membership, Session, Site
 
 
 class MembershipInline(admin.TabularInline):
@@ -95,12 +95,6 @@ class EntryAdmin(admin.ModelAdmin):
     @admin.display(description="Body")
     def short_body(self, obj: Entry) -> str:
         return obj.body[:80]
-
-
-@admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
-    list_display = ["event", "format", "variant", "state", "progress", "created_at"]
-    list_filter = ["state", "format", "variant"]
 
 
 @admin.register(AuditLog)

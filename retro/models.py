@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -336,6 +337,9 @@ class Entry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.body[:60]}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("entry-detail", kwargs={"pk": self.pk})
+
     @property
     def is_action(self) -> bool:
         return self.kind == self.Kind.ACTION
@@ -374,48 +378,6 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"vote by {self.user_id} for {self.entry_id}"
-
-
-class Report(models.Model):
-    """A generated post-event report (PDF, Markdown, CSV or JSON), kept with its options."""
-
-    class Format(models.TextChoices):
-        PDF = "pdf", "PDF"
-        MARKDOWN = "md", "Markdown"
-        CSV = "csv", "CSV"
-        JSON = "json", "JSON"
-
-    class Variant(models.TextChoices):
-        INTERNAL = "internal", "Internal"
-        EXTERNAL = "external", "External (partner)"
-
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="reports")
-    format = models.CharField(max_length=8, choices=Format.choices)
-    variant = models.CharField(max_length=16, choices=Variant.choices, default=Variant.INTERNAL)
-    options = models.JSONField(default=dict, blank=True)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    file = models.FileField(upload_to="reports/", blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.get_format_display()} report of {self.event_id} ({self.state})"
 
 
 class AuditLog(models.Model):

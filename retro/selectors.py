@@ -317,17 +317,6 @@ def board_timeline(
         }
         for p in points
     ]
-    runbook_y = lanes_top + 3 * TIMELINE_LANE + TIMELINE_LANE // 2
-    runbook_marks = [
-        {
-            "label": f"{moment.astimezone(event.tz):%H:%M} {label}",
-            "url": url,
-            "x": pct(moment),
-            "y": runbook_y,
-        }
-        for moment, label, url in runbook_timeline(event)
-        if day_start <= moment < day_end
-    ]
     hours = []
     tick = span_start.astimezone(event.tz).replace(minute=0, second=0, microsecond=0)
     while tick <= span_end:
@@ -348,14 +337,9 @@ def board_timeline(
             {"kind": kind, "label": label, "y": lanes_top + i * TIMELINE_LANE + TIMELINE_LANE // 2}
             for i, (kind, label) in enumerate(Entry.Kind.choices)
         ],
-        "runbook_marks": runbook_marks,
-        "runbook_lane_y": runbook_y,
+        # The fourth lane is drawn by runbooks ({% runbook_lane %}): its runs and check-offs.
+        "span_start": span_start,
+        "span_end": span_end,
+        "runbook_lane_y": lanes_top + 3 * TIMELINE_LANE + TIMELINE_LANE // 2,
         "timeline_height": lanes_top + 4 * TIMELINE_LANE + 8,
     }
-
-
-def runbook_timeline(event: Event) -> list:
-    """Runbook runs and step check-offs of the event, as (time, label, url)."""
-    from runbooks.selectors import timeline_items
-
-    return timeline_items(event)

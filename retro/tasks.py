@@ -32,22 +32,3 @@ def send_weekly_digest() -> int:
     from . import meeting
 
     return meeting.send_weekly_digest()
-
-
-# Reports: one render per slow-worker child (Procfile: --max-tasks-per-child 1), with a soft
-# time limit (the render fails with a reason), a hard one (the child is killed; the report is
-# failed when the message comes back or the status is read) and an address-space limit.
-def _report_limits():
-    from .reports.services import SOFT_TIME_LIMIT, TIME_LIMIT
-
-    return {"soft_time_limit": SOFT_TIME_LIMIT, "time_limit": TIME_LIMIT}
-
-
-@shared_task(acks_late=True, **_report_limits())
-def render_report(report_id: int) -> None:
-    """Render one queued report (routed to the slow queue)."""
-    from .reports import services as reports
-
-    # In-process (embedded mode) no address-space limit: it would bind the web process.
-    budget = None if render_report.request.is_eager else reports.MEMORY_LIMIT_MB
-    reports.render_report(report_id=report_id, memory_limit_mb=budget)

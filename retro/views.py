@@ -259,13 +259,5 @@ def entry_detail(request, pk):
             "viewer_role": role,
             "revisions": revisions,
             "can_edit": selectors.can_edit_entry(request.user, entry, role),
-            "entry_runbooks": runbook_links_for_entry(entry),
         },
     )
-
-
-def runbook_links_for_entry(entry):
-    """The runbooks an entry points to and the revisions it caused."""
-    from runbooks.selectors import links_for_entry
-
-    return links_for_entry(entry)

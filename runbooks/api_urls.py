@@ -21,5 +21,4 @@ urlpatterns = [
     path("runs/<int:run_id>/", api.RunDetailApi.as_view(), name="api-run"),
     path("runs/<int:run_id>/steps/<int:number>/", api.StepApi.as_view(), name="api-run-step"),
     path("runs/<int:run_id>/finish/", api.RunFinishApi.as_view(), name="api-run-finish"),
-    path("search/", api.SearchApi.as_view(), name="api-search"),
 ]

@@ -14,7 +14,16 @@ from django.utils.timezone import localtime
 
 from .models import RunbookRun, RunStep
 from .selectors import StepRow
-from .templatetags.runbooks import duration
+
+
+def duration(seconds) -> str:
+    """A step's or run's duration: '1h 05m' or '3m 07s'."""
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+
 
 _NUMBER = 987654321  # stands for the step number in the reversed URL
 

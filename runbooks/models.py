@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from retro.models import Entry, Event, Feed, Session, Stage
 
+# The text search configuration of every search vector and index (revisions, entries).
+SEARCH_CONFIG = "english"
+
 
 class Runbook(models.Model):
     """A procedure for one stage of the signal path, e.g. failing contribution over to B."""

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from retro.models import ROLE_RANK, Entry, Event, Membership, Role, live_entries
 from retro.selectors import event_for_user, events_for_user, is_admin
@@ -158,7 +158,7 @@ def entries_touching(runbook: Runbook, user) -> list[dict]:
             "entry": e,
             "link": links.get(e.pk),
             "revisions": sorted(revisions.get(e.pk, [])),
-            "url": entry_url(e),
+            "url": e.get_absolute_url(),
         }
         for e in entries
     ]
@@ -187,19 +187,6 @@ def revisions_with_entries(
     for rev in revisions:
         rev.visible_entries = by_rev.get(rev.pk, [])
     return revisions
-
-
-def entry_url(entry: Entry) -> str:
-    """The entry's page on the board if it exists, else its event page."""
-    for name, kwargs in (
-        ("entry-detail", {"slug": entry.event.slug, "entry_id": entry.pk}),
-        ("entry-detail", {"slug": entry.event.slug, "pk": entry.pk}),
-    ):
-        try:
-            return reverse(name, kwargs=kwargs)
-        except NoReverseMatch:
-            continue
-    return reverse("event-detail", kwargs={"slug": entry.event.slug}) + f"#entry-{entry.pk}"
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,7 @@ from retro import services as retro_services
 from retro.models import Entry, Event, Feed, Session, Stage
 from tally.markdown import render_many
 
-from .models import Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
-from .search import CONFIG as SEARCH_CONFIG
+from .models import SEARCH_CONFIG, Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
 
 MAX_BODY = 500_000
 RESERVED_SLUGS = {"new", "runs"}

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 from retro.models import Role, Stage
 from retro.selectors import event_for_user, events_for_user, has_role
 
-from . import diff, search, selectors, services
-from .models import Runbook, RunStep, revision_text
+from . import diff, selectors, services
+from .models import RunStep, revision_text
 
 
 class RunbookForm(forms.Form):
@@ -339,42 +339,3 @@ def run_finish(request, run_id):
     services.finish_run(run=run, actor=request.user)
     messages.success(request, "Run finished.")
     return redirect("runbooks:run", run_id=run.pk)
-
-
-# --- Search ---------------------------------------------------------------------------
-
-
-@login_required
-def search_page(request):
-    """Runbooks and retro entries, ranked, with highlighted snippets and filters."""
-    g = request.GET
-    error = None
-    hits = []
-    try:
-        filters = search.clean_filters(
-            q=g.get("q", ""),
-            type=g.get("type", ""),
-            stage=g.get("stage", ""),
-            event=g.get("event", ""),
-            kind=g.get("kind", ""),
-            all_revisions=g.get("all_revisions") == "1",
-        )
-        hits = search.search(request.user, filters)
-    except ValidationError as exc:
-        error = " ".join(exc.messages)
-        filters = None
-    return render(
-        request,
-        "runbooks/search.html",
-        {
-            "q": g.get("q", "")[:500],
-            "filters": filters,
-            "hits": hits,
-            "error": error,
-            "stages": Stage.choices,
-            "events": events_for_user(request.user).order_by("-start"),
-            "kinds": [("win", "Win"), ("learning", "Learning"), ("action", "Action")],
-            "runbook_count": Runbook.objects.count(),
-        },
-        status=400 if error else 200,
-    )

@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "retro",
     "runbooks",
     "integrations",
+    "reports",
+    "search",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -230,7 +233,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = QUEUE_DEFAULT
 CELERY_TASK_ROUTES = {
     "integrations.tasks.*": {"queue": QUEUE_INGEST},
-    "retro.tasks.render_report": {"queue": QUEUE_SLOW},
+    "reports.tasks.render_report": {"queue": QUEUE_SLOW},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -27,7 +27,7 @@ WATCHED = [
     "retro.EntryRevision",
     "retro.Feed",
     "retro.Event",
-    "retro.Report",
+    "reports.Report",
     "integrations.IngestBatch",
     "integrations.TelemetryRollup",
     "runbooks.Runbook",

@@ -1,28 +1,26 @@
+"""Runbook parts for pages: the run's checklist, step pickers, and the runbook parts that retro
+pages show without importing runbooks (an entry's runbooks, the timeline's runbook lane)."""
+
 from functools import lru_cache
 
 from django import template
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
 
+from .. import checklist as checklists
+from .. import selectors
+
 register = template.Library()
-
-
-@register.filter
-def duration(seconds):
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+register.filter("duration", checklists.duration)
 
 
 @register.simple_tag(takes_context=True)
 def checklist(context, run, groups, can_run):
     """A run's steps under their headings, built in Python (runbooks.checklist): a runbook
     with ~1,000 steps stays fast."""
-    from ..checklist import checklist as build
-
-    return build(run, groups, can_run=bool(can_run), csrf_token=str(context.get("csrf_token", "")))
+    return checklists.checklist(
+        run, groups, can_run=bool(can_run), csrf_token=str(context.get("csrf_token", ""))
+    )
 
 
 @register.simple_tag
@@ -39,3 +37,31 @@ def _step_options(refs: tuple[str, ...]) -> str:
         '<option value="{}">{}. {}</option>',
         ((ref, number, Truncator(ref).chars(110)) for number, ref in enumerate(refs, 1)),
     )
+
+
+@register.inclusion_tag("runbooks/_entry_runbooks.html")
+def entry_runbooks(entry):
+    """The runbooks an entry points to and the revisions it caused (the entry page)."""
+    return {"entry_runbooks": selectors.links_for_entry(entry)}
+
+
+@register.inclusion_tag("runbooks/_timeline_lane.html")
+def runbook_lane(event, span_start, span_end, day_start, day_end, y):
+    """The board timeline's runbook lane: the day's runs and check-offs, placed on the
+    timeline's span (span_start..span_end, as percentages)."""
+    total = max((span_end - span_start).total_seconds(), 1)
+
+    def pct(moment):
+        return round(min(max((moment - span_start).total_seconds() / total, 0), 1) * 100, 2)
+
+    marks = [
+        {
+            "label": f"{moment.astimezone(event.tz):%H:%M} {label}",
+            "url": url,
+            "x": pct(moment),
+            "y": y,
+        }
+        for moment, label, url in selectors.timeline_items(event)
+        if day_start <= moment < day_end
+    ]
+    return {"runbook_marks": marks, "y": y}

@@ -369,7 +369,7 @@ def test_thresholds_api_saves_for_leads_with_an_audit_record(event, lead_api, op
 
 
 def test_the_report_lists_unreviewed_anomalies_and_impact_minutes(event):
-    from retro.reports import content
+    from reports import content
 
     loss_on(event, "kn1-contrib-a")
     assert content.anomaly_counts(event) == {"available": True, "reviewed": 0, "unreviewed": 1}

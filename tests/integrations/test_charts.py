@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations.charts import Series, Span, line_chart, sparkline, split_runs, y_ticks
+from tally.charts import Series, Span, line_chart, sparkline, split_runs, y_ticks
 
 T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"

@@ -2,8 +2,9 @@
 
 import pytest
 
-from retro.models import AuditLog, Report
-from retro.reports import services
+from reports import services
+from reports.models import Report
+from retro.models import AuditLog
 
 from .helpers import normalized, pdf_text, retro_entries
 
@@ -143,7 +144,7 @@ def test_viewer_sees_the_page_without_the_form(viewer_client, event):
 
 
 def test_the_task_renders_in_process_when_celery_runs_eagerly(lead, event):
-    from retro import tasks
+    from reports import tasks
 
     report = services.request_report(event=event, user=lead, format="json")
     tasks.render_report.apply(kwargs={"report_id": report.pk})  # as in the embedded mode

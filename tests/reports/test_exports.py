@@ -7,7 +7,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from retro.reports import content, exports, services
+from reports import content, exports, services
 
 from .helpers import ACTION_DUE, add_entry, retro_entries
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from retro.reports import pdf
+from reports import pdf
 
 from .helpers import normalized, pdf_text
 
@@ -58,7 +58,7 @@ def hostile_html(redirect: str) -> str:
 
 
 def test_nothing_outside_static_is_fetched_and_every_attempt_is_logged(redirecting_server, caplog):
-    caplog.set_level("WARNING", logger="retro.reports.fetch")
+    caplog.set_level("WARNING", logger="reports.fetch")
     data = pdf.html_to_pdf(hostile_html(redirecting_server))
     text, pages = pdf_text(data)
     assert "the report text survives" in normalized(text)
@@ -100,7 +100,7 @@ def test_the_print_stylesheet_is_served_from_our_static_files():
     ],
 )
 def test_the_fetcher_refuses_urls_outside_the_allowlist(url, caplog):
-    caplog.set_level("WARNING", logger="retro.reports.fetch")
+    caplog.set_level("WARNING", logger="reports.fetch")
     fetcher = pdf.AllowlistFetcher()
     with pytest.raises(pdf.BlockedResource):
         fetcher(url)

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from retro import tasks
-from retro.models import Report
+from reports import tasks
+from reports.models import Report
 from tests.workers import WorkerProcess, wait_for
 
 from .helpers import add_entry, retro_entries
@@ -77,7 +77,7 @@ def test_a_limit_that_lands_inside_a_query_still_fails_the_report(event, lead, m
     from celery.exceptions import SoftTimeLimitExceeded
     from django.db import connection
 
-    from retro.reports import services as reports
+    from reports import services as reports
     from tests import services as real
 
     real.require_postgres()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from retro.reports import content, services
+from reports import content, services
 
 from .helpers import normalized, pdf_text, retro_entries
 
@@ -104,7 +104,7 @@ def test_hostile_markdown_is_sanitized_and_the_pdf_still_renders(event, lead, op
         "<style>@import 'http://169.254.169.254/a.css'; body { background: url(/dev/urandom) }"
         "</style> [link](http://169.254.169.254/) still readable text",
     )
-    caplog.set_level("WARNING", logger="retro.reports.fetch")
+    caplog.set_level("WARNING", logger="reports.fetch")
     text, pages = render(event)
     assert "still readable text" in normalized(text)
     assert pages >= 3

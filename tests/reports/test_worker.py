@@ -2,7 +2,7 @@
 
 import pytest
 
-from retro.models import Report
+from reports.models import Report
 from tests.workers import wait_for
 
 from .helpers import normalized, pdf_text, retro_entries

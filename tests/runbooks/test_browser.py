@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from demo.runbooks import load_runbooks
 from retro import services as retro_services
 from retro.models import Event, Role
-from runbooks.demo import load_runbooks
 from runbooks.models import RunbookRun, RunStep
 from tests.conftest import EVENT_START, PASSWORD
 

@@ -99,3 +99,12 @@ def test_snippets_of_long_runbooks_highlight_a_match_far_down_the_body(lead, vie
     hit = viewer_api.get("/api/v1/search/?q=passphrase&type=runbook").json()["results"][0]
     assert "<mark>passphrase</mark>" in hit["snippet"]
     assert "meter 0 " not in hit["snippet"]
+
+
+def test_every_hit_opens_a_page_that_exists(viewer_api, viewer_client, runbook, event, lead):
+    entry = _learning(event, lead, "SRT latency of 120 ms on the ASL return")
+    results = viewer_api.get("/api/v1/search/?q=latency").json()["results"]
+    assert {r["type"] for r in results} == {"runbook", "entry"}
+    assert next(r["url"] for r in results if r["type"] == "entry") == f"/entries/{entry.pk}/"
+    for hit in results:
+        assert viewer_client.get(hit["url"]).status_code == 200, hit["url"]

@@ -1,5 +1,5 @@
+from demo.runbooks import load_runbooks
 from runbooks import services
-from runbooks.demo import load_runbooks
 from runbooks.models import Runbook, RunbookRun
 
 from .conftest import BODY

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from integrations import services as ingest_services
 from integrations.models import Anomaly, IngestBatch
+from reports.models import Report
 from retro import services
-from retro.models import Report
 from runbooks import services as runbook_services
 
 ROLES = ["anonymous", "outsider", "viewer", "operator", "lead", "admin"]

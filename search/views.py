@@ -1,0 +1,47 @@
+"""The search page: runbooks and retro entries, ranked, with highlighted snippets."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
+
+from retro.models import Stage
+from retro.selectors import events_for_user
+from runbooks.models import Runbook
+
+from . import selectors
+
+
+@login_required
+def search_page(request):
+    """Runbooks and retro entries, ranked, with highlighted snippets and filters."""
+    g = request.GET
+    error = None
+    hits = []
+    try:
+        filters = selectors.clean_filters(
+            q=g.get("q", ""),
+            type=g.get("type", ""),
+            stage=g.get("stage", ""),
+            event=g.get("event", ""),
+            kind=g.get("kind", ""),
+            all_revisions=g.get("all_revisions") == "1",
+        )
+        hits = selectors.search(request.user, filters)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        filters = None
+    return render(
+        request,
+        "search/search.html",
+        {
+            "q": g.get("q", "")[:500],
+            "filters": filters,
+            "hits": hits,
+            "error": error,
+            "stages": Stage.choices,
+            "events": events_for_user(request.user).order_by("-start"),
+            "kinds": [("win", "Win"), ("learning", "Learning"), ("action", "Action")],
+            "runbook_count": Runbook.objects.count(),
+        },
+        status=400 if error else 200,
+    )

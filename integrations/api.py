@@ -404,8 +404,6 @@ class EntryTelemetryApi(APIView):
             raise ValidationError({"window": "Both start and end are required."})
         if end <= start:
             raise ValidationError({"end": "The window must end after it starts."})
-        if end - start > snapshots.MAX_WINDOW:
-            raise ValidationError({"window": "A telemetry window covers at most 24 hours."})
         if not start <= entry.occurred_at <= end:
             raise ValidationError({"window": "The window must contain the entry's time."})
         try:

@@ -164,7 +164,7 @@ def ingest_batch(
 
     Raises FormatError (nothing stored) when the payload as a whole cannot be parsed.
     """
-    from . import tasks
+    from . import tasks  # breaks the services <-> tasks cycle (tasks imports services)
 
     if fmt not in FORMATS:
         raise ValidationError({"format": f"Unknown format {fmt!r}."})
@@ -523,7 +523,7 @@ def prune_raw_samples(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def map_source_to_feed(*, event: Event, source_id: str, feed: Feed, actor) -> Feed:
     """Add `source_id` to the feed's source ids and re-process the data quarantined for it."""
-    from . import tasks
+    from . import tasks  # breaks the services <-> tasks cycle (tasks imports services)
 
     if feed.event_id != event.pk:
         raise ValidationError({"feed": "The feed belongs to another event."})

@@ -1,23 +1,23 @@
 """Frozen telemetry evidence for entries: the key metrics of an entry's feeds around its moment.
 
-When an entry is logged, or its time, feeds or window change, `on_entry_changed` (registered in
-retro.services.ENTRY_CHANGE_HOOKS by IntegrationsConfig.ready) enqueues `tasks.snapshot_entry`
-after commit. The task rebuilds the snapshot from what is stored now: raw samples for windows up
-to 2 h, 10 s rollups beyond, downsampled to at most MAX_POINTS points per series, plus the
-anomalies overlapping the window as spans. The result survives raw-sample retention and later
-telemetry edits; charts, the board sparkline, the API and the PDF report all read it.
+When an entry is logged, or its time, feeds or window change, the entry service
+(retro.services.queue_telemetry_freeze) queues `tasks.snapshot_entry` after commit. The task
+rebuilds the snapshot from what is stored now: raw samples for windows up to 2 h, 10 s rollups
+beyond, downsampled to at most MAX_POINTS points per series, plus the anomalies overlapping the
+window as spans. The result survives raw-sample retention and later telemetry edits; charts,
+the board sparkline, the API and the PDF report all read it.
 """
 
 import json
 import math
 from datetime import UTC, datetime, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from retro.services import MAX_TELEMETRY_WINDOW
 from tally import charts
 
 from . import selectors
@@ -31,12 +31,11 @@ from .models import (
     TelemetrySnapshot,
 )
 
-MAX_WINDOW = timedelta(hours=24)
+MAX_WINDOW = MAX_TELEMETRY_WINDOW
 RAW_UP_TO = timedelta(hours=2)
 MAX_POINTS = 600
 MAX_METRICS_PER_FEED = 8
 MAX_FEEDS = 12
-SNAPSHOT_FIELDS = {"created", "occurred_at", "feeds", "window_before", "window_after"}
 # Counters: a bucket keeps its largest value (a spike must survive downsampling); gauges: mean.
 PEAK_UNITS = {"packets", "frames", "Count", "Seconds", "Percent", "%"}
 KEY_ORDER = list(dict.fromkeys(name for names in KEY_METRICS.values() for name in names))
@@ -51,38 +50,6 @@ def window_of(entry) -> tuple[datetime, datetime]:
         entry.occurred_at - timedelta(seconds=entry.window_before),
         entry.occurred_at + timedelta(seconds=entry.window_after),
     )
-
-
-def check_window(before, after) -> None:
-    """400 for a window ending before it starts or longer than 24 h."""
-    if not isinstance(before, int) or not isinstance(after, int) or before < 0 or after < 0:
-        raise ValidationError({"window": "The window must end after it starts."})
-    if before + after > MAX_WINDOW.total_seconds():
-        raise ValidationError({"window": "A telemetry window covers at most 24 hours."})
-
-
-def on_entry_changed(entry, fields: set[str]) -> None:
-    """ENTRY_CHANGE_HOOKS member: check the window and refreeze the snapshot after commit.
-
-    Runs inside every entry write (the entry POST among them), so it makes no query: a new
-    entry comes with its feeds known (retro.services.log_entry) and one without feeds has
-    nothing to freeze; everything else (what is stored, what to build) is the task's, which
-    is idempotent.
-    """
-    from . import tasks
-
-    if not fields & SNAPSHOT_FIELDS:
-        return
-    check_window(entry.window_before, entry.window_after)
-    if fields == {"created"} and not _has_feeds(entry):
-        return  # nothing to freeze; an edit that adds feeds comes back here
-    entry_id = str(entry.pk)
-    transaction.on_commit(lambda: tasks.snapshot_entry.delay(entry_id=entry_id))
-
-
-def _has_feeds(entry) -> bool:
-    known = getattr(entry, "_prefetched_objects_cache", {}).get("feeds")
-    return bool(known) if known is not None else entry.feeds.exists()
 
 
 def _key_rank(name: str) -> int:

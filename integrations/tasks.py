@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import services
+from . import anomalies, services, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,10 @@ def reprocess_quarantined(event_id: int, source_id: str) -> int:
 @shared_task(acks_late=True)
 def snapshot_entry(entry_id: str) -> None:
     """Freeze (or refreeze) an entry's telemetry window; a rerun just rebuilds it."""
-    from . import snapshots
-
     snapshots.freeze(entry_id=entry_id)
 
 
 @shared_task(acks_late=True)
 def detect_silent_feeds() -> int:
     """Open input-loss anomalies for on-air feeds that stopped reporting."""
-    from . import anomalies
-
     return anomalies.detect_silent_feeds()

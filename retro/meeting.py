@@ -102,7 +102,6 @@ def merge_entries(*, keep: Entry, duplicate: Entry, actor) -> Entry:
         summary=f"{duplicate.get_kind_display()} merged into {str(keep.pk)[:8]}",
         changes={"merged_into": [None, str(keep.pk)]},
     )
-    services.entry_changed(keep, {"merged"})
     return keep
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from tally.celery import task_named
 from tally.markdown import render_markdown
 
 from . import audit
@@ -98,6 +99,11 @@ def remove_membership(*, event: Event, user, actor) -> None:
 # meeting and the demo loader all call them, so the rules below are written once.
 
 MAX_BODY = 20_000
+# An entry's telemetry window (window_before + window_after around occurred_at) is at most
+# this long; integrations freezes what it shows (integrations.tasks.snapshot_entry).
+MAX_TELEMETRY_WINDOW = timedelta(hours=24)
+TELEMETRY_WINDOW_FIELDS = {"created", "occurred_at", "feeds", "window_before", "window_after"}
+FREEZE_TELEMETRY_TASK = "integrations.tasks.snapshot_entry"
 OUTSIDE_EVENT_SLACK = timedelta(days=2)
 ACTION_FIELDS = ("owner", "due", "status", "source_entry")
 TRACKED_FIELDS = (
@@ -223,9 +229,19 @@ def _check_entry(
         errors["impact"] = f"Unknown impact {values['impact']!r}."
     if values.get("impact") and kind != Entry.Kind.LEARNING:
         errors["impact"] = "Only learnings have an impact."
+    _check_window(values, errors)
     _check_action_fields(event, values, errors, creating=creating)
     if errors:
         raise ValidationError(errors)
+
+
+def _check_window(values: dict, errors: dict) -> None:
+    """The one telemetry-window rule: whole seconds either side, 24 hours at most in all."""
+    before, after = values.get("window_before", 300), values.get("window_after", 300)
+    if not isinstance(before, int) or not isinstance(after, int) or before < 0 or after < 0:
+        errors["window"] = "The window must end after it starts."
+    elif before + after > MAX_TELEMETRY_WINDOW.total_seconds():
+        errors["window"] = "A telemetry window covers at most 24 hours."
 
 
 def _check_action_fields(event: Event, values: dict, errors: dict, *, creating: bool) -> None:
@@ -254,15 +270,14 @@ def _ensure_open(event: Event) -> None:
         raise RetroFinalized(event)
 
 
-def entry_changed(entry: Entry, fields: set[str]) -> None:
-    """Hook for work that follows a change of an entry's content (telemetry snapshot...)."""
-    for hook in ENTRY_CHANGE_HOOKS:
-        hook(entry, fields)
-
-
-# Functions called (inside the transaction) after an entry is created or changed; other apps
-# append to this list at import time (e.g. integrations freezes the telemetry window).
-ENTRY_CHANGE_HOOKS: list = []
+def queue_telemetry_freeze(entry: Entry, fields: set[str], *, has_feeds: bool) -> None:
+    """After commit, have the telemetry app freeze (or refreeze) the entry's window of its
+    feeds' key metrics, when a change touched what the window shows. The task is queued by
+    its registered name: retro sits below integrations and imports nothing of it."""
+    if not fields & TELEMETRY_WINDOW_FIELDS or not (has_feeds or "feeds" in fields):
+        return
+    entry_id = str(entry.pk)
+    transaction.on_commit(lambda: task_named(FREEZE_TELEMETRY_TASK).delay(entry_id=entry_id))
 
 
 @transaction.atomic
@@ -312,7 +327,7 @@ def log_entry(
         through = Entry.feeds.through
         through.objects.bulk_create([through(entry_id=entry.pk, feed_id=f.pk) for f in feeds])
     _know_feeds(entry, feeds)
-    entry_changed(entry, {"created"})
+    queue_telemetry_freeze(entry, {"created"}, has_feeds=bool(feeds))
     return entry, True
 
 
@@ -385,7 +400,7 @@ def edit_entry(*, entry: Entry, editor, version: int, feeds=None, **changes) -> 
         summary=f"{entry.get_kind_display()} edited",
         changes=diff,
     )
-    entry_changed(entry, set(diff))
+    queue_telemetry_freeze(entry, set(diff), has_feeds=bool(new_feeds))
     return entry
 
 

@@ -29,7 +29,14 @@ from retro import audit
 from retro.models import Event, Feed
 
 from .formats.base import Alert, Sample
-from .models import Anomaly, FeedTelemetryStatus, Metric, TelemetryAlert, TelemetrySample
+from .models import (
+    Anomaly,
+    FeedTelemetryStatus,
+    Metric,
+    TelemetryAlert,
+    TelemetryRollup,
+    TelemetrySample,
+)
 
 # Per-event thresholds (Event.thresholds), with their defaults and what they mean.
 DEFAULTS: dict[str, float] = {
@@ -332,8 +339,6 @@ def _bitrate_drops(feed, by_metric, spacing, limits) -> list[Breach]:
 
 def _recent(feed, metric: str, series: list[Sample]) -> list[float]:
     """Values of the metric in the minutes before the batch (1 min rollups), for the median."""
-    from .models import TelemetryRollup
-
     first = series[0].time
     rows = TelemetryRollup.objects.filter(
         feed_id=feed.pk,

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db.models import Max, Q
 from django.http import Http404
 
-from retro.models import Event, Feed
+from retro.models import Entry, Event, Feed, live_entries
+
+from .models import Anomaly
 
 
 @dataclass
@@ -79,9 +82,6 @@ def _entry_windows(
     upstream feeds only, occurred_at within the anomalies' ranges widened by the widest
     window). Two queries whatever the number of entries or anomalies; none without anomalies.
     """
-    from django.db.models import Max, Q
-
-    from retro.models import Entry, live_entries
 
     if not anomalies:
         return {}
@@ -155,8 +155,6 @@ ANOMALY_FILTERS = ("feed", "reviewed", "kind")
 
 def anomalies_for_event(event: Event, params=None) -> list:
     """The event's anomalies, annotated, filtered by ?feed=&reviewed=&kind= (400 on bad ones)."""
-    from .models import Anomaly
-
     params = params or {}
     query = Anomaly.objects.filter(event=event).order_by("start", "pk")
     feed_slug = params.get("feed") or ""
@@ -205,8 +203,6 @@ def impact_minutes(event: Event, graph: FeedGraph | None = None) -> list[dict]:
     without a session count the whole interval). Overlapping intervals per feed are merged,
     so two anomalies at once count once. Outputs (feeds nothing derives from) come first.
     """
-    from .models import Anomaly
-
     graph = graph or feed_graph(event)
     now = datetime.now(UTC)
     per_feed: dict[int, list[tuple[datetime, datetime]]] = {}

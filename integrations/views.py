@@ -9,7 +9,8 @@ from django.views.decorators.http import require_POST
 from retro.models import Role
 from retro.selectors import event_for_user, has_role
 
-from . import selectors, services
+from . import anomalies, review, selectors, services
+from . import feed_page as page
 
 
 @login_required
@@ -69,8 +70,6 @@ def map_source(request, slug):
 @login_required
 def feed_page(request, slug, feed):
     """A feed's key metrics over a range (whole event by default), entries, anomalies, on air."""
-    from . import feed_page as page
-
     event = event_for_user(request.user, slug, Role.VIEWER)
     fd = get_object_or_404(event.feeds.select_related("session"), slug=feed)
     try:
@@ -88,8 +87,6 @@ def feed_page(request, slug, feed):
 @login_required
 def anomalies_page(request, slug):
     """Every anomaly of the event, unreviewed first; leads dismiss and set thresholds."""
-    from . import anomalies, review
-
     event = event_for_user(request.user, slug, Role.VIEWER)
     is_lead = has_role(request.user, event, Role.LEAD)
     status = 200

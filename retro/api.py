@@ -7,6 +7,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, pagination, serializers, status
 from rest_framework.response import Response
@@ -163,8 +164,6 @@ class FeedDetailApi(APIView):
 
 
 def _by_slug_or_404(event, slug):
-    from django.http import Http404
-
     feed = event.feeds.select_related("session", "origin", "destination", "derived_from")
     found = feed.filter(slug=slug).first()
     if found is None:
@@ -366,6 +365,8 @@ class EntryDetailApi(APIView):
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         version = data.pop("version")
+        if "status" in data and not selectors.can_change_action_status(request.user, entry):
+            raise PermissionDenied("Only the owner or a lead changes this action's status.")
         fields, feeds = _entry_fields(entry.event, data)
         try:
             entry = services.edit_entry(

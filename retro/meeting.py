@@ -254,13 +254,6 @@ def reopen_retro(*, event: Event, actor) -> Event:
     return event
 
 
-def can_change_status(user, action: Entry) -> bool:
-    """Leads change any action's status; operators the actions they own."""
-    if selectors.has_role(user, action.event, Role.LEAD):
-        return True
-    return action.owner_id == user.pk and selectors.has_role(user, action.event, Role.OPERATOR)
-
-
 # --- Reminders and digests ----------------------------------------------------
 # Sent by Celery beat (retro.tasks). Each action is reminded once (reminded_at is claimed
 # with a conditional UPDATE before the mail goes out, in the same transaction); each owner

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from . import meeting, selectors
 from .actions import OPEN_STATUSES, carried_over_actions
 from .models import Entry, Event, Role, Stage, Vote, live_entries
-from .services import RetroFinalized, StaleVersion
+from .services import RetroFinalized, StaleVersion, set_action_status
 
 KIND_ORDER = {Entry.Kind.WIN: 0, Entry.Kind.LEARNING: 1, Entry.Kind.ACTION: 2}
 
@@ -257,7 +257,7 @@ def _decorate(user, actions, today) -> list[Entry]:
     actions = list(actions)
     for action in actions:
         action.overdue = bool(action.due and action.due < today and action.status in OPEN_STATUSES)
-        action.can_change = meeting.can_change_status(user, action)
+        action.can_change = selectors.can_change_action_status(user, action)
     return actions
 
 
@@ -346,12 +346,10 @@ def action_status(request, pk):
         or not selectors.events_for_user(request.user).filter(pk=action.event_id).exists()
     ):
         raise Http404("No such action.")
-    if not meeting.can_change_status(request.user, action):
+    if not selectors.can_change_action_status(request.user, action):
         raise PermissionDenied("Only the owner or a lead changes this action's status.")
     status = request.POST.get("status", "")
     try:
-        from .services import set_action_status
-
         action = set_action_status(entry=action, status=status, actor=request.user)
     except ValidationError as exc:
         messages.error(request, _errors(exc))

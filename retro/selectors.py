@@ -2,13 +2,14 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from .actions import carried_over_actions
 from .models import ROLE_RANK, Entry, Event, Feed, Membership, Role, Session, live_entries
 
 
@@ -56,8 +57,6 @@ def event_for_user(user, slug: str, minimum: str = Role.VIEWER) -> Event:
 
     A member below `minimum` gets PermissionDenied (403): they know the event exists.
     """
-    from django.core.exceptions import PermissionDenied
-
     event = events_for_user(user).filter(slug=slug).first()
     if event is None:
         raise Http404("No such event.")
@@ -112,10 +111,16 @@ def can_edit_entry(user, entry: Entry, role: str | None = None) -> bool:
     return role == Role.OPERATOR and user.pk in (entry.author_id, entry.owner_id)
 
 
+def can_change_action_status(user, action: Entry, role: str | None = None) -> bool:
+    """Leads change any action's status; operators the actions they own."""
+    role = role if role is not None else role_for(user, action.event)
+    if role == Role.LEAD:
+        return True
+    return role == Role.OPERATOR and action.owner_id == user.pk
+
+
 def entry_for_user(user, pk, minimum: str = Role.VIEWER) -> Entry:
     """An entry of an event the user may see (deleted ones too); 404 otherwise."""
-    from django.core.exceptions import PermissionDenied
-
     try:
         entry = (
             Entry.objects.select_related("event", "author", "site", "session", "owner")
@@ -214,8 +219,6 @@ def board_columns(event: Event, filters: dict[str, str], limit: int) -> list[dic
 
 def visible_carried_over(user, event: Event) -> QuerySet[Entry]:
     """Open actions of earlier, closed events, limited to events the user may see."""
-    from .actions import carried_over_actions
-
     return for_display(carried_over_actions(event).filter(event__in=events_for_user(user)))
 
 

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from . import meeting
 from .models import AuditLog
 
 
@@ -21,14 +22,10 @@ def ping_worker(nonce: str) -> None:
 @shared_task(acks_late=True)
 def send_due_reminders() -> int:
     """Hourly (beat): remind owners, once, of their actions falling due within 48 hours."""
-    from . import meeting
-
     return meeting.send_due_reminders()
 
 
 @shared_task(acks_late=True)
 def send_weekly_digest() -> int:
     """Mondays (beat): each owner gets one email listing their overdue actions."""
-    from . import meeting
-
     return meeting.send_weekly_digest()

@@ -19,6 +19,7 @@ from .models import (
     RunStep,
     revision_text,
 )
+from .services import parse_steps
 
 
 def runbooks_for_user(user) -> QuerySet[Runbook]:
@@ -123,8 +124,6 @@ def linkable_entry(user, entry_id) -> Entry:
 
 def step_refs(runbook: Runbook) -> list[str]:
     """How a link names each step of the current revision: "heading: step text"."""
-    from .services import parse_steps
-
     body = runbook.current.body if runbook.current_id else ""
     return [(f"{s.heading}: {s.text}" if s.heading else s.text)[:200] for s in parse_steps(body)]
 

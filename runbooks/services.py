@@ -8,6 +8,7 @@ from functools import lru_cache
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
@@ -261,8 +262,6 @@ def _close_actions(runbook: Runbook, revision: RunbookRevision, entries, actor) 
 
 
 def _action_q(ids):
-    from django.db.models import Q
-
     return Q(pk__in=ids) | Q(source_entry__in=ids)
 
 

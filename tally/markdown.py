@@ -10,6 +10,7 @@ import threading
 
 import markdown as md
 import nh3
+from django.core.cache import cache
 
 EXTENSIONS = ["tables", "fenced_code", "sane_lists", "nl2br"]
 ALLOWED_TAGS = {
@@ -131,8 +132,6 @@ def render_many(texts: list[str]) -> list[str]:
     For long documents cut into pieces (runbook sections, checklist steps): python-markdown
     costs ~0.1-0.3 ms a line, and an edit changes one piece.
     """
-    from django.core.cache import cache
-
     keys = [_cache_key(text) for text in texts]
     found = cache.get_many(set(keys))
     missing = {}

@@ -1,7 +1,11 @@
 """Template tags that put telemetry on other apps' pages through small partials."""
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+
+from integrations import review, snapshots
+from integrations.models import FeedTelemetryStatus, TelemetrySnapshot
 
 register = template.Library()
 
@@ -9,9 +13,6 @@ register = template.Library()
 @register.inclusion_tag("integrations/_tag_entry_charts.html")
 def entry_charts(entry, event):
     """Per-feed SVG charts of the entry's frozen window (entry page)."""
-    from django.utils import timezone
-
-    from integrations import snapshots
 
     viewer = timezone.get_current_timezone()
     return {
@@ -25,8 +26,6 @@ def entry_charts(entry, event):
 @register.simple_tag
 def entry_sparkline(entry, event):
     """The board's sparkline for an entry with telemetry; one query per page for all entries."""
-    from integrations.models import TelemetrySnapshot
-
     cache = getattr(event, "_tally_sparklines", None)
     if cache is None:
         cache = dict(
@@ -42,8 +41,6 @@ def entry_sparkline(entry, event):
 @register.inclusion_tag("integrations/_tag_board_anomalies.html", takes_context=True)
 def board_anomalies(context, event):
     """The board's unreviewed-anomaly count and list, each with 'log a learning about this'."""
-    from integrations import review
-
     items = review.unreviewed_anomalies(event)
     return {
         "event": event,
@@ -56,9 +53,6 @@ def board_anomalies(context, event):
 @register.inclusion_tag("integrations/_tag_event_impact.html")
 def event_impact(event):
     """Impact minutes per output and links to the feeds that report telemetry (event page)."""
-    from integrations import review
-    from integrations.models import FeedTelemetryStatus
-
     feeds = list(
         FeedTelemetryStatus.objects.filter(feed__event=event, last_sample_at__isnull=False)
         .select_related("feed")

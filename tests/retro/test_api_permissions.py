@@ -30,6 +30,16 @@ def world(event, lead, operator, viewer, outsider, admin_user):
     own_entry, _ = services.log_entry(
         event=event, author=operator, kind="learning", body="op's", occurred_at=at
     )
+    # Written by the operator, owned by the lead: the operator may edit its text, but only
+    # the owner or a lead changes its status (the API and the HTML page once disagreed).
+    authored_action, _ = services.log_entry(
+        event=event,
+        author=operator,
+        kind="action",
+        body="op's, lead's to do",
+        owner=lead,
+        occurred_at=at,
+    )
     users = {
         "outsider": outsider,
         "viewer": viewer,
@@ -37,7 +47,13 @@ def world(event, lead, operator, viewer, outsider, admin_user):
         "lead": lead,
         "admin": admin_user,
     }
-    return {"event": event, "lead_entry": lead_entry, "own_entry": own_entry, "users": users}
+    return {
+        "event": event,
+        "lead_entry": lead_entry,
+        "own_entry": own_entry,
+        "authored_action": authored_action,
+        "users": users,
+    }
 
 
 def api_client(world, role):
@@ -107,6 +123,18 @@ WRITES = [
         {"anon": 401, "outsider": 404, "viewer": 403, "operator": 200, "lead": 200, "admin": 200},
     ),
     (
+        "patch",
+        "/api/v1/entries/{authored_action}/",
+        {"version": 1, "status": "done"},
+        {"anon": 401, "outsider": 404, "viewer": 403, "operator": 403, "lead": 200, "admin": 200},
+    ),
+    (
+        "patch",
+        "/api/v1/entries/{authored_action}/",
+        {"version": 1, "body": "op's, reworded"},
+        {"anon": 401, "outsider": 404, "viewer": 403, "operator": 200, "lead": 200, "admin": 200},
+    ),
+    (
         "delete",
         "/api/v1/entries/{lead_entry}/",
         None,
@@ -148,7 +176,11 @@ WRITES = [
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method,path,body,expected", WRITES)
 def test_api_writes(world, role, method, path, body, expected):
-    path = path.format(lead_entry=world["lead_entry"].pk, own_entry=world["own_entry"].pk)
+    path = path.format(
+        lead_entry=world["lead_entry"].pk,
+        own_entry=world["own_entry"].pk,
+        authored_action=world["authored_action"].pk,
+    )
     if body and method == "post" and "entries" in path:
         body = {**body, "id": str(uuid.uuid4())}
     response = getattr(api_client(world, role), method)(path, body, format="json")
@@ -202,3 +234,20 @@ def test_edit_buttons_only_where_the_viewer_may_edit(world):
     own, other = str(world["own_entry"].pk), str(world["lead_entry"].pk)
     assert f'js-edit" data-id="{own}"' in page
     assert f'js-edit" data-id="{other}"' not in page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_action_status_follows_one_rule_on_the_page_and_the_api(world, role):
+    """The HTML status form and the API PATCH ask the same gate (can_change_action_status)."""
+    action = world["authored_action"]
+    page = html_client(world, role).post(f"/actions/{action.pk}/status/", {"status": "done"})
+    action.refresh_from_db()
+    body = {"version": action.version, "status": "in_progress"}
+    api = api_client(world, role).patch(f"/api/v1/entries/{action.pk}/", body, format="json")
+    allowed = role in ("lead", "admin")
+    hidden = role == "outsider"
+    expected_page = 302 if allowed else (404 if hidden else (302 if role == "anon" else 403))
+    assert page.status_code == expected_page, page.content[:200]
+    assert api.status_code == (200 if allowed else {"anon": 401, "outsider": 404}.get(role, 403))
+    action.refresh_from_db()
+    assert (action.status == "in_progress") == allowed

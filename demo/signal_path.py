@@ -160,129 +160,123 @@ def schedule(first_day: date) -> list[dict]:
     return sessions
 
 
+BCR = {"origin": "bcr-nyc", "destination": "bcr-nyc"}
+
+
 def session_feeds(session: dict) -> list[dict]:
     """Every feed one session produces, linked upstream through derived_from."""
     s = session["slug"]
-    feeds = []
+    specs = _program_chain(s) + _accessibility(s)
+    if session["kind"] == "keynote":
+        specs += _keynote_outputs(s)
+    ott = {"origin": "bcr-nyc", "transport": "hls_dash", "source_ids": [f"mediapackage:{s}-ott"]}
+    specs.append(("ott", "OTT handoff", "program", "handoff", "program", ott))
+    return [_feed(session, *spec) for spec in specs]
 
-    def add(slug, name, kind, stage, upstream=None, **extra):
-        feed = {
-            "slug": f"{s}-{slug}",
-            "name": f"{session['title']}: {name}",
-            "kind": kind,
-            "stage": stage,
-            "session": s,
-            **extra,
-        }
-        if upstream:
-            feed["derived_from"] = f"{s}-{upstream}"
-        feeds.append(feed)
 
-    for path in ("a", "b"):
-        add(
+def _feed(session: dict, slug, name, kind, stage, upstream, extra) -> dict:
+    s = session["slug"]
+    feed = {
+        "slug": f"{s}-{slug}",
+        "name": f"{session['title']}: {name}",
+        "kind": kind,
+        "stage": stage,
+        "session": s,
+        **extra,
+    }
+    if upstream:
+        feed["derived_from"] = f"{s}-{upstream}"
+    return feed
+
+
+def _program_chain(s: str) -> list[tuple]:
+    """(slug, name, kind, stage, upstream, extra) of contribution A/B, transmission, program."""
+    venue_to_bcr = {"origin": "venue-encode", "destination": "bcr-nyc"}
+    specs = [
+        (
             f"contrib-{path}",
             f"program contribution path {path.upper()}",
             "program",
             "contribution",
-            origin="venue-encode",
-            destination="bcr-nyc",
-            transport="srt",
-            path=path.upper(),
-            source_ids=[f"srt://{s}-contrib-{path}"],
+            None,
+            {
+                **venue_to_bcr,
+                "transport": "srt",
+                "path": path.upper(),
+                "source_ids": [f"srt://{s}-contrib-{path}"],
+            },
         )
-    add(
-        "tx",
-        "program transmission flow",
-        "program",
-        "transmission",
-        "contrib-a",
-        origin="venue-encode",
-        destination="bcr-nyc",
-        transport="cloud_flow",
-        path="A",
-        source_ids=[f"arn:aws:mediaconnect:us-west-2:111122223333:flow:1-{s}-tx:{s}-tx"],
+        for path in ("a", "b")
+    ]
+    flow = f"arn:aws:mediaconnect:us-west-2:111122223333:flow:1-{s}-tx:{s}-tx"
+    specs.append(
+        (
+            "tx",
+            "program transmission flow",
+            "program",
+            "transmission",
+            "contrib-a",
+            {**venue_to_bcr, "transport": "cloud_flow", "path": "A", "source_ids": [flow]},
+        )
     )
-    add(
-        "program",
-        "program output",
-        "program",
-        "distribution",
-        "tx",
-        origin="bcr-nyc",
-        destination="bcr-nyc",
-        transport="cloud_flow",
-        source_ids=[f"ch-{s}:0", f"ch-{s}:1"],
-    )
-    add(
-        "asl",
-        "ASL interpreter feed",
-        "sign_language",
-        "distribution",
-        "program",
-        language="ase",
-        origin="bcr-nyc",
-        destination="bcr-nyc",
-        transport="cloud_flow",
-        source_ids=[f"ch-{s}-asl:0"],
-    )
-    add(
-        "captions-en",
-        "AI English captions",
-        "captions",
-        "distribution",
-        "program",
-        language="en",
-        origin="bcr-nyc",
-        destination="bcr-nyc",
-        transport="other",
-    )
-    for lang in SUBTITLE_LANGUAGES:
-        add(
+    program = {**BCR, "transport": "cloud_flow", "source_ids": [f"ch-{s}:0", f"ch-{s}:1"]}
+    specs.append(("program", "program output", "program", "distribution", "tx", program))
+    return specs
+
+
+def _accessibility(s: str) -> list[tuple]:
+    """Sign language, AI English captions and the AI subtitles made from them."""
+    asl = {**BCR, "language": "ase", "transport": "cloud_flow", "source_ids": [f"ch-{s}-asl:0"]}
+    specs = [
+        ("asl", "ASL interpreter feed", "sign_language", "distribution", "program", asl),
+        (
+            "captions-en",
+            "AI English captions",
+            "captions",
+            "distribution",
+            "program",
+            {**BCR, "language": "en", "transport": "other"},
+        ),
+    ]
+    specs += [
+        (
             f"subs-{lang}",
             f"AI subtitles ({lang})",
             "subtitles",
             "distribution",
             "captions-en",
-            language=lang,
-            origin="bcr-nyc",
-            destination="bcr-nyc",
-            transport="other",
+            {**BCR, "language": lang, "transport": "other"},
         )
-    if session["kind"] == "keynote":
-        for lang in TRANSLATION_LANGUAGES:
-            add(
-                f"audio-{lang}",
-                f"audio translation ({lang})",
-                "audio_translation",
-                "distribution",
-                "program",
-                language=lang,
-                origin="bcr-nyc",
-                destination="bcr-nyc",
-                transport="cloud_flow",
-            )
-        for platform in SOCIAL_PLATFORMS:
-            add(
-                f"simulcast-{platform}",
-                f"simulcast to {platform}",
-                "simulcast",
-                "distribution",
-                "program",
-                origin="bcr-nyc",
-                transport="rtmp",
-                source_ids=[f"ch-{s}-{platform}:0"],
-            )
-    add(
-        "ott",
-        "OTT handoff",
-        "program",
-        "handoff",
-        "program",
-        origin="bcr-nyc",
-        transport="hls_dash",
-        source_ids=[f"mediapackage:{s}-ott"],
-    )
-    return feeds
+        for lang in SUBTITLE_LANGUAGES
+    ]
+    return specs
+
+
+def _keynote_outputs(s: str) -> list[tuple]:
+    """Keynotes only: audio translations and simulcasts to social platforms."""
+    specs = [
+        (
+            f"audio-{lang}",
+            f"audio translation ({lang})",
+            "audio_translation",
+            "distribution",
+            "program",
+            {**BCR, "language": lang, "transport": "cloud_flow"},
+        )
+        for lang in TRANSLATION_LANGUAGES
+    ]
+    specs += [
+        (
+            f"simulcast-{platform}",
+            f"simulcast to {platform}",
+            "simulcast",
+            "distribution",
+            "program",
+            {"origin": "bcr-nyc", "transport": "rtmp", "source_ids": [f"ch-{s}-{platform}:0"]},
+        )
+        for platform in SOCIAL_PLATFORMS
+    ]
+    return specs
 
 
 def demo_rundown(first_day: date) -> dict:

@@ -1,5 +1,6 @@
 """Reads shared by views, API and tasks, and every access check: one gate per event."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -261,6 +262,41 @@ def event_days(event: Event) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+@dataclass(frozen=True)
+class TimelineSpan:
+    """The shown part of a timeline day; positions on it are percentages of its width."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def around(cls, day_start: datetime, day_end: datetime, moments: list[datetime]):
+        """The day's moments plus an hour either side (07:00-20:00 when there are none)."""
+        if moments:
+            start = max(day_start, min(moments) - timedelta(hours=1))
+            end = min(day_end, max(moments) + timedelta(hours=1))
+        else:
+            start, end = day_start + timedelta(hours=7), day_start + timedelta(hours=20)
+        return cls(start.replace(minute=0, second=0, microsecond=0), end)
+
+    def pct(self, moment: datetime) -> float:
+        total = max((self.end - self.start).total_seconds(), 1)
+        return round(min(max((moment - self.start).total_seconds() / total, 0), 1) * 100, 2)
+
+    def hour_ticks(self, tz) -> list[dict]:
+        ticks, tick = [], self.start.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+        while tick <= self.end:
+            if tick >= self.start:
+                ticks.append({"label": f"{tick:%H:%M}", "x": self.pct(tick)})
+            tick += timedelta(hours=1)
+        return ticks
+
+
+def lane_y(lanes_top: int, lane: int) -> int:
+    """The middle of a timeline lane: 0-2 the entry kinds, 3 the runbooks (runbooks draws it)."""
+    return lanes_top + lane * TIMELINE_LANE + TIMELINE_LANE // 2
+
+
 def board_timeline(
     event: Event, filters: dict[str, str], day: str | None, limit: int, listed: int
 ) -> dict:
@@ -280,69 +316,56 @@ def board_timeline(
     points = list(of_day.values("id", "kind", "occurred_at", "body")[:limit])
     entries = list(for_display(of_day)[:listed])
     moments = [s.scheduled_start for s in sessions] + [s.scheduled_end for s in sessions]
-    moments += [p["occurred_at"] for p in points]
-    if moments:
-        span_start = max(day_start, min(moments) - timedelta(hours=1))
-        span_end = min(day_end, max(moments) + timedelta(hours=1))
-    else:
-        span_start, span_end = day_start + timedelta(hours=7), day_start + timedelta(hours=20)
-    span_start = span_start.replace(minute=0, second=0, microsecond=0)
-    total = max((span_end - span_start).total_seconds(), 1)
-
-    def pct(moment: datetime) -> float:
-        return round(min(max((moment - span_start).total_seconds() / total, 0), 1) * 100, 2)
-
+    span = TimelineSpan.around(day_start, day_end, moments + [p["occurred_at"] for p in points])
     rooms = list(dict.fromkeys(s.room or s.title for s in sessions))
-    bands = [
-        {
-            "session": s,
-            "x": pct(s.scheduled_start),
-            "w": round(pct(s.scheduled_end) - pct(s.scheduled_start), 2),
-            "y": TIMELINE_TOP + rooms.index(s.room or s.title) * TIMELINE_BAND,
-        }
-        for s in sessions
-    ]
     lanes_top = TIMELINE_TOP + len(rooms) * TIMELINE_BAND + 12
-    lane_of = {kind: i for i, kind in enumerate(Entry.Kind.values)}
     for entry in entries:
         entry.on_air = next(
             (s for s in sessions if s.scheduled_start <= entry.occurred_at <= s.scheduled_end),
             None,
         )
-    marks = [
-        {
-            "id": p["id"],
-            "kind": p["kind"],
-            "label": f"{Entry.Kind(p['kind']).label} {p['occurred_at'].astimezone(event.tz):%H:%M}"
-            f": {p['body'][:80]}",
-            "x": pct(p["occurred_at"]),
-            "y": lanes_top + lane_of[p["kind"]] * TIMELINE_LANE + TIMELINE_LANE // 2,
-        }
-        for p in points
-    ]
-    hours = []
-    tick = span_start.astimezone(event.tz).replace(minute=0, second=0, microsecond=0)
-    while tick <= span_end:
-        if tick >= span_start:
-            hours.append({"label": f"{tick:%H:%M}", "x": pct(tick)})
-        tick += timedelta(hours=1)
     return {
         "days": days,
         "day": chosen,
         "day_start": day_start,
         "day_end": day_end,
-        "bands": bands,
-        "marks": marks,
-        "hours": hours,
+        "bands": _timeline_bands(sessions, rooms, span),
+        "marks": _timeline_marks(event, points, span, lanes_top),
+        "hours": span.hour_ticks(event.tz),
         "timeline_entries": entries,
         "timeline_count": len(points),
         "lanes": [
-            {"kind": kind, "label": label, "y": lanes_top + i * TIMELINE_LANE + TIMELINE_LANE // 2}
+            {"kind": kind, "label": label, "y": lane_y(lanes_top, i)}
             for i, (kind, label) in enumerate(Entry.Kind.choices)
         ],
-        # The fourth lane is drawn by runbooks ({% runbook_lane %}): its runs and check-offs.
-        "span_start": span_start,
-        "span_end": span_end,
-        "runbook_lane_y": lanes_top + 3 * TIMELINE_LANE + TIMELINE_LANE // 2,
+        "span": span,  # the runbook lane ({% runbook_lane %}) is placed on the same span
+        "runbook_lane_y": lane_y(lanes_top, 3),
         "timeline_height": lanes_top + 4 * TIMELINE_LANE + 8,
     }
+
+
+def _timeline_bands(sessions, rooms: list[str], span: TimelineSpan) -> list[dict]:
+    return [
+        {
+            "session": s,
+            "x": span.pct(s.scheduled_start),
+            "w": round(span.pct(s.scheduled_end) - span.pct(s.scheduled_start), 2),
+            "y": TIMELINE_TOP + rooms.index(s.room or s.title) * TIMELINE_BAND,
+        }
+        for s in sessions
+    ]
+
+
+def _timeline_marks(event: Event, points, span: TimelineSpan, lanes_top: int) -> list[dict]:
+    lane_of = {kind: i for i, kind in enumerate(Entry.Kind.values)}
+    return [
+        {
+            "id": p["id"],
+            "kind": p["kind"],
+            "label": f"{Entry.Kind(p['kind']).label} {p['occurred_at'].astimezone(event.tz):%H:%M}"
+            f": {p['body'][:80]}",
+            "x": span.pct(p["occurred_at"]),
+            "y": lane_y(lanes_top, lane_of[p["kind"]]),
+        }
+        for p in points
+    ]

@@ -46,19 +46,14 @@ def entry_runbooks(entry):
 
 
 @register.inclusion_tag("runbooks/_timeline_lane.html")
-def runbook_lane(event, span_start, span_end, day_start, day_end, y):
+def runbook_lane(event, span, day_start, day_end, y):
     """The board timeline's runbook lane: the day's runs and check-offs, placed on the
-    timeline's span (span_start..span_end, as percentages)."""
-    total = max((span_end - span_start).total_seconds(), 1)
-
-    def pct(moment):
-        return round(min(max((moment - span_start).total_seconds() / total, 0), 1) * 100, 2)
-
+    timeline's span (retro.selectors.TimelineSpan)."""
     marks = [
         {
             "label": f"{moment.astimezone(event.tz):%H:%M} {label}",
             "url": url,
-            "x": pct(moment),
+            "x": span.pct(moment),
             "y": y,
         }
         for moment, label, url in selectors.timeline_items(event)

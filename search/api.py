@@ -59,15 +59,7 @@ class SearchApi(APIView):
         responses={200: SearchResultsSerializer, 400: FIELD_ERRORS, 401: NOT_SIGNED_IN},
     )
     def get(self, request):
-        p = request.query_params
-        filters = selectors.clean_filters(
-            q=p.get("q", ""),
-            type=p.get("type", ""),
-            stage=p.get("stage", ""),
-            event=p.get("event", ""),
-            kind=p.get("kind", ""),
-            all_revisions=p.get("all_revisions") in {"1", "true", "yes"},
-        )
+        filters = selectors.filters_from_query(request.query_params)
         hits = selectors.search(request.user, filters)
         return Response(
             {

@@ -65,6 +65,18 @@ class Filters:
     all_revisions: bool = False
 
 
+def filters_from_query(params) -> Filters:
+    """The filters of a search page or API query string (a QueryDict), validated."""
+    return clean_filters(
+        q=params.get("q", ""),
+        type=params.get("type", ""),
+        stage=params.get("stage", ""),
+        event=params.get("event", ""),
+        kind=params.get("kind", ""),
+        all_revisions=params.get("all_revisions") in {"1", "true", "yes"},
+    )
+
+
 def clean_filters(q="", type="", stage="", event="", kind="", all_revisions=False) -> Filters:
     """Validate the query and filters; a bad one is a ValidationError naming the field."""
     q = (q or "").strip()

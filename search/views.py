@@ -18,14 +18,7 @@ def search_page(request):
     error = None
     hits = []
     try:
-        filters = selectors.clean_filters(
-            q=g.get("q", ""),
-            type=g.get("type", ""),
-            stage=g.get("stage", ""),
-            event=g.get("event", ""),
-            kind=g.get("kind", ""),
-            all_revisions=g.get("all_revisions") == "1",
-        )
+        filters = selectors.filters_from_query(g)
         hits = selectors.search(request.user, filters)
     except ValidationError as exc:
         error = " ".join(exc.messages)

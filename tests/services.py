@@ -4,6 +4,9 @@ in CI the test fails; elsewhere it is skipped and listed loudly at the end of th
 import os
 import shutil
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -54,3 +57,21 @@ def require_chromium() -> str:
     if not os.path.exists(CHROMIUM):
         missing("Debian's chromium")
     return CHROMIUM
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(env: dict, *args: str, timeout: int = 300) -> str:
+    """Run manage.py in a child process with `env`; its last line of output (fails loudly)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if lines else ""

@@ -3,16 +3,13 @@ reaches a user."""
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from tests.reliability.servers import Gunicorn, request
+from tests.services import manage
 
-ROOT = Path(__file__).resolve().parents[2]
 SETUP = """
 from datetime import datetime, timedelta, UTC
 from django.contrib.auth.models import User
@@ -30,20 +27,6 @@ from retro.models import Entry
 from integrations.models import IngestBatch
 print(Entry.objects.count(), IngestBatch.objects.filter(state="done").count())
 """
-
-
-def manage(env, *args) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    return lines[-1] if lines else ""
 
 
 def test_burst_of_entries_and_ingest_on_sqlite_never_reports_a_lock(tmp_path):

@@ -2,16 +2,13 @@
 its rows, on PostgreSQL and on SQLite."""
 
 import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests import services as real
+from tests.services import manage
 
-ROOT = Path(__file__).resolve().parents[2]
 COUNT_REPORTS = (
     "from django.db import connection\n"
     "with connection.cursor() as c:\n"
@@ -27,19 +24,6 @@ ADD_REPORT = (
     "Report.objects.create(event=ev, format='md')\n"
     "print(Report.objects.count())\n"
 )
-
-
-def manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
 def round_trip(env: dict) -> None:

@@ -1,9 +1,10 @@
 """API plumbing shared by every app: one exception handler, so errors look the same."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -14,6 +15,25 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "Conflict."
     default_code = "conflict"
+
+
+class ApiDocsPermission(permissions.BasePermission):
+    """The schema and its docs page: anyone when TALLY_API_DOCS_PUBLIC, signed-in users else."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.TALLY_API_DOCS_PUBLIC or bool(
+            request.user and request.user.is_authenticated
+        )
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with JSON nested too deep to parse answered as a 400, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error: nested too deeply.") from None
 
 
 def validation_error_to_dict(error: DjangoValidationError) -> dict:

@@ -10,14 +10,21 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import UsernameField
 from django.core.cache import cache
 
 log = logging.getLogger(__name__)
 
 
+def login_identity(raw: str) -> str:
+    """The account a sign-in attempt names, as the login form reads it (stripped, NFKC
+    normalized) and case-folded: every spelling of one name shares one failure counter."""
+    return (UsernameField().to_python(raw) or "").casefold()[:150]
+
+
 def _keys(request, username: str) -> list[str]:
     address = request.META.get("REMOTE_ADDR", "unknown")
-    return [f"login-fail:user:{username.lower()[:150]}", f"login-fail:addr:{address}"]
+    return [f"login-fail:user:{login_identity(username)}", f"login-fail:addr:{address}"]
 
 
 def locked_out(request, username: str) -> bool:

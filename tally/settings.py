@@ -201,8 +201,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tally.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "tally.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# /api/schema/ and /api/docs/: open to anyone in development, to signed-in users in production.
+TALLY_API_DOCS_PUBLIC = env_bool("TALLY_API_DOCS_PUBLIC", DEBUG)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tally API",
     "DESCRIPTION": "Retrospectives, telemetry and runbooks for live-event streaming operations.",

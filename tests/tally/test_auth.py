@@ -37,3 +37,18 @@ def test_admin_login_goes_through_the_throttled_login(client):
     response = client.get("/admin/login/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_spellings_of_one_account_share_one_failure_counter(
+    client, viewer, clean_counters, settings
+):
+    """Stripped, NFKC-normalized and case-folded as sign-in reads it: no fresh tries."""
+    spellings = [" viewer1", "viewer1  ", "ｖｉｅｗｅｒ１", "VIEWER1", "Viewer1\t"]
+    for attempt in range(settings.TALLY_LOGIN_MAX_FAILURES):
+        name = spellings[attempt % len(spellings)]
+        response = client.post("/accounts/login/", {"username": name, "password": "wrong"})
+        assert response.status_code == 200, name
+    for name in [*spellings, "viewer1"]:
+        locked = client.post("/accounts/login/", {"username": name, "password": PASSWORD})
+        assert locked.status_code == 429, name
+    assert "_auth_user_id" not in client.session

@@ -75,3 +75,12 @@ def manage(env: dict, *args: str, timeout: int = 300) -> str:
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def real_clock_env() -> dict:
+    """The environment for a third-party server a test starts (a throwaway redis-server): on
+    the machine's real clock, like the shared services, even in the time-travel pass, where
+    only our own processes (tests, workers, gunicorn, Chromium) run under faketime."""
+    return {
+        k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")
+    }

@@ -45,6 +45,7 @@ class ThrowawayRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=real.real_clock_env(),
         )
         wait_for(lambda: _answers(self.port), timeout=10, interval=0.05)
         return self

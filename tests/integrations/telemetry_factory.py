@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from integrations import services
 from integrations.models import IngestBatch
+from tests.workers import wait_for
 
 
 def srt_lines(start: datetime, seconds: int, *, step: int = 1, lost=None, skip=None) -> bytes:
@@ -65,6 +66,9 @@ def ingest(event, fmt: str, body: bytes, feed=None, **options) -> IngestBatch:
     """Accept and store a payload through the services the endpoints use."""
     batch, _ = services.ingest_batch(event=event, feed=feed, fmt=fmt, body=body, options=options)
     services.process_batch(batch_id=batch.pk)
+    # In a transactional test a real worker may have claimed the batch first (the claim skips
+    # a locked row): wait for it to finish rather than reading the row mid-flight.
+    wait_for(lambda: IngestBatch.objects.get(pk=batch.pk).state != "pending", timeout=30)
     batch.refresh_from_db()
     assert batch.state == "done", (batch.state, batch.error)
     return batch

@@ -43,7 +43,8 @@ def test_spellings_of_one_account_share_one_failure_counter(
     client, viewer, clean_counters, settings
 ):
     """Stripped, NFKC-normalized and case-folded as sign-in reads it: no fresh tries."""
-    spellings = [" viewer1", "viewer1  ", "ｖｉｅｗｅｒ１", "VIEWER1", "Viewer1\t"]
+    fullwidth = "\uff56\uff49\uff45\uff57\uff45\uff52\uff11"
+    spellings = [" viewer1", "viewer1  ", fullwidth, "VIEWER1", "Viewer1\t"]
     for attempt in range(settings.TALLY_LOGIN_MAX_FAILURES):
         name = spellings[attempt % len(spellings)]
         response = client.post("/accounts/login/", {"username": name, "password": "wrong"})

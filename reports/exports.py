@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -83,7 +84,18 @@ def to_json(content: dict) -> bytes:
 
 
 def _md_escape(text: str) -> str:
+    """Markdown (an entry's body) on one line of a table cell."""
     return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def _md_text(text) -> str:
+    """Plain text (a name, a title, a city) that must not turn into Markdown or HTML: its
+    Markdown characters escaped, < and & as entities, on one line."""
+    text = str(text or "").replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def _md_entry(row: dict) -> list[str]:
@@ -105,7 +117,7 @@ def _md_entry(row: dict) -> list[str]:
 
 def to_markdown(content: dict) -> bytes:
     """The report as Markdown for a wiki, section by section."""
-    lines = [f"# {content['event']['name']}: post-event report", ""]
+    lines = [f"# {_md_text(content['event']['name'])}: post-event report", ""]
     if content["external"]:
         lines += ["_Partner edition: shareable entries only._", ""]
     for name in content["sections"]:
@@ -115,9 +127,11 @@ def to_markdown(content: dict) -> bytes:
 
 
 def _md_cover(cover: dict, content: dict) -> list[str]:
-    lines = [f"**{cover['dates']}**" + (f" · {cover['venue']}" if cover["venue"] else ""), ""]
+    venue = f" · {_md_text(cover['venue'])}" if cover["venue"] else ""
+    lines = [f"**{cover['dates']}**{venue}", ""]
     lines += [
-        f"- {s['name']} ({s['role']}{', ' + s['city'] if s['city'] else ''})"
+        f"- {_md_text(s['name'])} ({_md_text(s['role'])}"
+        f"{', ' + _md_text(s['city']) if s['city'] else ''})"
         for s in cover["sites"]
     ]
     lines += ["", f"Generated {content['generated_local']}."]
@@ -155,7 +169,7 @@ def _md_stages(stages: dict, content: dict) -> list[str]:
     for stage in stages["stages"]:
         lines += ["", f"### {stage['label']}"]
         for session in stage["sessions"]:
-            lines += ["", f"#### {session['title']}", ""]
+            lines += ["", f"#### {_md_text(session['title'])}", ""]
             for kind in ("win", "learning", "action"):
                 for row in session[kind]:
                     lines += _md_entry(row)
@@ -168,7 +182,7 @@ def _md_actions(actions: dict, content: dict) -> list[str]:
         return [*lines, "No open actions."]
     for group in actions["owners"]:
         lines += [
-            f"### {group['owner']}",
+            f"### {_md_text(group['owner'])}",
             "",
             "| Ref | Action | Due | Status |",
             "|---|---|---|---|",
@@ -176,7 +190,7 @@ def _md_actions(actions: dict, content: dict) -> list[str]:
         for a in group["actions"]:
             body = _md_escape(a["body"])
             if a["carried_from"]:
-                body += f" _(carried over from {_md_escape(a['carried_from'])})_"
+                body += f" _(carried over from {_md_text(a['carried_from'])})_"
             due = a["due"].isoformat() if a["due"] else "—"
             lines.append(f"| #{a['ref']} | {body} | {due} | {a['status_label'] or 'Open'} |")
         lines.append("")
@@ -189,7 +203,8 @@ def _md_runbooks(runbooks: dict, content: dict) -> list[str]:
         lines.append("Runs: no data.")
     for run in runbooks["runs"]:
         lines.append(
-            f"- {run['runbook']} r{run['revision']} · {run['started']} · {run['by']} · "
+            f"- {_md_text(run['runbook'])} r{run['revision']} · {run['started']} · "
+            f"{_md_text(run['by'])} · "
             f"{run['done']}/{run['steps']} steps done"
         )
     lines.append("")
@@ -197,7 +212,8 @@ def _md_runbooks(runbooks: dict, content: dict) -> list[str]:
         lines.append("Revisions from this event's learnings: no data.")
     for rev in runbooks["revisions"]:
         refs = ", ".join(f"#{item['ref']}" for item in rev["learnings"])
-        lines.append(f"- {rev['runbook']} r{rev['number']}: {rev['summary']} (from {refs})")
+        summary = _md_text(rev["summary"])
+        lines.append(f"- {_md_text(rev['runbook'])} r{rev['number']}: {summary} (from {refs})")
     return lines
 
 
@@ -206,7 +222,8 @@ def _md_anomalies(anomalies: dict, content: dict) -> list[str]:
     if not anomalies["items"]:
         return [*lines, "No data." if not anomalies["available"] else "Every anomaly was reviewed."]
     return lines + [
-        f"- {a['feed']} · {a['metric']} · {a['start']} to {a['end']}" for a in anomalies["items"]
+        f"- {_md_text(a['feed'])} · {_md_text(a['metric'])} · {a['start']} to {a['end']}"
+        for a in anomalies["items"]
     ]
 
 

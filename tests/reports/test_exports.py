@@ -101,3 +101,21 @@ def test_export_report_command_names_an_unknown_format(event, tmp_path):
 
     with pytest.raises(CommandError, match="docx"):
         call_command("export_report", "summit", "--format", "docx", "--output", str(tmp_path / "x"))
+
+
+def test_markdown_writes_names_as_text_not_markup(event, lead, operator):
+    import markdown
+
+    from retro.models import Site
+
+    event.name = "Summit <script>alert(1)</script>"
+    event.venue = "[Hall](javascript:alert(1)) **A**"
+    event.save()
+    Site.objects.filter(slug="venue").update(name="# <img src=x onerror=alert(1)>")
+    retro_entries(event, lead, operator)
+    text = generate(event, "md").decode()
+    html = markdown.markdown(text, extensions=["tables"])
+    assert "<script" not in html and "<img" not in html and "<a " not in html
+    assert "<strong>A</strong>" not in html and "<h1>&lt;img" not in html
+    assert "Summit &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "[Hall](javascript:alert(1)) **A**" in html

@@ -21,8 +21,16 @@ MAX_POINTS = 720
 
 
 def _range(event, feed, params) -> tuple[datetime, datetime]:
-    start = selectors.parse_time("start", params.get("start"), event.start)
-    end = selectors.parse_time("end", params.get("end"), event.end)
+    """The range asked for; a bound left out defaults to the event's, within the 31 days the
+    page can show (the last 31 days of a longer event)."""
+    longest = selectors.MAX_RAW_RANGE
+    start = selectors.parse_time("start", params.get("start"), None)
+    end = selectors.parse_time("end", params.get("end"), None)
+    if end is None:
+        end = event.end if start is None or start >= event.end else min(event.end, start + longest)
+        end = end if start is None or end > start else start + timedelta(hours=1)
+    if start is None:
+        start = max(event.start, end - longest)
     if end <= start:
         raise ValidationError({"end": "end must be after start."})
     if end - start > selectors.MAX_RAW_RANGE:

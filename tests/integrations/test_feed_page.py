@@ -7,7 +7,7 @@ import pytest
 from integrations import tasks
 from integrations.models import Anomaly
 from retro import services as retro_services
-from retro.models import AuditLog, Feed
+from retro.models import AuditLog, Event, Feed
 from tests.conftest import iso
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +158,15 @@ def test_the_event_page_shows_impact_minutes_per_output_and_feed_links(event, vi
     )
     assert "/events/summit/telemetry/kn1-contrib-a/" in html
     assert "/events/summit/anomalies/" in html
+
+
+def test_a_long_event_opens_on_its_last_31_days(event, viewer_client):
+    Event.objects.filter(pk=event.pk).update(end=event.start + timedelta(days=45))
+    page = viewer_client.get("/events/summit/telemetry/kn1-contrib-a/")
+    assert page.status_code == 200
+    assert page.context["end"] - page.context["start"] == timedelta(days=31)
+    assert page.context["end"] == event.start + timedelta(days=45)
+    given = viewer_client.get(
+        "/events/summit/telemetry/kn1-contrib-a/", {"start": iso(event.start)}
+    )
+    assert given.status_code == 200 and given.context["start"] == event.start

@@ -12,7 +12,18 @@ from tally.celery import task_named
 from tally.markdown import render_markdown
 
 from . import audit
-from .models import FEED_FIELDS, Entry, EntryRevision, Event, Feed, Membership, Role, Stage
+from .models import (
+    FEED_FIELDS,
+    Entry,
+    EntryRevision,
+    Event,
+    Feed,
+    Membership,
+    Role,
+    Session,
+    Site,
+    Stage,
+)
 
 User = get_user_model()
 
@@ -465,3 +476,113 @@ def create_event(*, actor, **fields) -> Event:
         set_membership(event=event, user=actor, role=Role.LEAD, actor=actor)
     audit.record(actor=actor, action="event.create", obj=event, event=event, summary=event.name)
     return event
+
+
+# --- The signal path: events, sites, sessions and feeds ---------------------
+# The API, the rundown import and the demo write events and their signal path through
+# these and create_event / update_feed above: each checks the model (full_clean) and writes
+# one audit line per object it creates or changes, with {field: [old, new]}.
+
+EVENT_EDITABLE = ("name", "venue", "time_zone", "start", "end", "state")
+SITE_EDITABLE = ("name", "role", "city", "time_zone")
+SESSION_EDITABLE = ("title", "kind", "room", "day", "scheduled_start", "scheduled_end")
+
+
+def _audit_value(value):
+    """A JSON-friendly field value for an audit line: objects by name, times in ISO 8601."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return _plain(value)
+
+
+def _refuse_unknown(fields, allowed) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+
+
+def _create(instance, *, actor, event: Event | None, fields: dict):
+    """Check and save a new object, with one audit line holding its initial values."""
+    instance.full_clean()
+    instance.save()
+    label = instance._meta.model_name
+    audit.record(
+        actor=actor,
+        action=f"{label}.create",
+        obj=instance,
+        event=event,
+        summary=f"{label.capitalize()} {instance.slug} created",
+        changes={name: [None, _audit_value(value)] for name, value in fields.items()},
+    )
+    return instance
+
+
+def _change(instance, *, actor, event: Event | None, allowed, changes: dict):
+    """Apply the changes that differ after the model's checks; one audit line, or none."""
+    _refuse_unknown(changes, allowed)
+    before = {name: getattr(instance, name) for name in changes}
+    diff = {
+        name: [_audit_value(before[name]), _audit_value(value)]
+        for name, value in changes.items()
+        if before[name] != value
+    }
+    if not diff:
+        return instance
+    for name in diff:
+        setattr(instance, name, changes[name])
+    instance.full_clean()
+    instance.save(update_fields=list(diff))
+    label = instance._meta.model_name
+    audit.record(
+        actor=actor,
+        action=f"{label}.update",
+        obj=instance,
+        event=event,
+        summary=f"{label.capitalize()} {instance.slug} changed",
+        changes=diff,
+    )
+    return instance
+
+
+@transaction.atomic
+def update_event(*, event: Event, actor, **changes) -> Event:
+    """Change an event's name, venue, zone, times or state after the model's checks."""
+    return _change(event, actor=actor, event=event, allowed=EVENT_EDITABLE, changes=changes)
+
+
+@transaction.atomic
+def create_site(*, actor, event: Event | None = None, **fields) -> Site:
+    """Add a site; `event` is the event whose page or rundown added it, for its audit log."""
+    _refuse_unknown(fields, ("slug", *SITE_EDITABLE))
+    return _create(Site(**fields), actor=actor, event=event, fields=fields)
+
+
+@transaction.atomic
+def update_site(*, site: Site, actor, event: Event | None = None, **changes) -> Site:
+    """Change a site's name, role, city or zone; `event` as for create_site."""
+    return _change(site, actor=actor, event=event, allowed=SITE_EDITABLE, changes=changes)
+
+
+@transaction.atomic
+def create_session(*, event: Event, actor, **fields) -> Session:
+    """Add a session to an event; its day defaults to its start's date in the event's zone."""
+    _refuse_unknown(fields, ("slug", *SESSION_EDITABLE))
+    start = fields.get("scheduled_start")
+    if "day" not in fields and isinstance(start, datetime):
+        fields["day"] = start.astimezone(event.tz).date()
+    return _create(Session(event=event, **fields), actor=actor, event=event, fields=fields)
+
+
+@transaction.atomic
+def update_session(*, session: Session, actor, **changes) -> Session:
+    """Change a session's title, kind, room, day or times after the model's checks."""
+    return _change(
+        session, actor=actor, event=session.event, allowed=SESSION_EDITABLE, changes=changes
+    )
+
+
+@transaction.atomic
+def create_feed(*, event: Event, actor, **fields) -> Feed:
+    """Add a feed to an event after the same checks as update_feed."""
+    _refuse_unknown(fields, ("slug", *FEED_EDITABLE))
+    return _create(Feed(event=event, **fields), actor=actor, event=event, fields=fields)

@@ -1,15 +1,16 @@
 """Rundown import: all or nothing, every error named, re-import changes nothing."""
 
 import textwrap
+from collections import Counter
 from datetime import timedelta
 from string import Template
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from retro.models import Event, Feed, Session, Site
+from retro.models import AuditLog, Event, Feed, Membership, Role, Session, Site
 from retro.rundown import RundownError, import_rundown
-from tests.conftest import TODAY
+from tests.conftest import TODAY, iso, make_user
 
 # Planned events, a season ahead of whatever day the suite runs on.
 EXPO_DAY = TODAY + timedelta(days=90)
@@ -142,3 +143,183 @@ def test_upload_on_another_events_page_is_refused(lead_client, event):
     assert response.status_code == 400
     assert b"describes event" in response.content
     assert not Event.objects.filter(slug="expo").exists()
+
+
+def signal_path() -> dict:
+    """Every imported row by slug, relations by slug: what an import leaves behind."""
+    return {
+        "events": list(
+            Event.objects.values_list("slug", "name", "venue", "time_zone", "start", "end", "state")
+        ),
+        "sites": sorted(Site.objects.values_list("slug", "name", "role", "city", "time_zone")),
+        "sessions": sorted(
+            Session.objects.values_list(
+                "event__slug",
+                "slug",
+                "title",
+                "kind",
+                "room",
+                "day",
+                "scheduled_start",
+                "scheduled_end",
+            )
+        ),
+        "feeds": sorted(
+            Feed.objects.values_list(
+                "event__slug",
+                "slug",
+                "name",
+                "kind",
+                "language",
+                "stage",
+                "session__slug",
+                "origin__slug",
+                "destination__slug",
+                "transport",
+                "path",
+                "source_ids",
+                "derived_from__slug",
+            )
+        ),
+    }
+
+
+def audit_actions(**filters) -> Counter:
+    return Counter(AuditLog.objects.filter(**filters).values_list("action", flat=True))
+
+
+def test_importing_user_becomes_lead_of_the_new_event_with_an_audit_line_per_object(db):
+    planner = make_user("planner")
+    result = import_rundown(text=RUNDOWN, fmt="yaml", actor=planner)
+    event = Event.objects.get(slug="expo")
+    assert result.event == event and result.created == 6 and result.updated == 0
+    assert Membership.objects.get(event=event).user == planner
+    assert Membership.objects.get(event=event).role == Role.LEAD
+    assert audit_actions() == {
+        "event.create": 1,
+        "membership.set": 1,
+        "site.create": 2,
+        "session.create": 1,
+        "feed.create": 2,
+    }
+    assert set(AuditLog.objects.values_list("actor", "event")) == {(planner.pk, event.pk)}
+    program = AuditLog.objects.get(
+        action="feed.create", object_id=str(event.feeds.get(slug="kn1-program").pk)
+    )
+    assert program.summary == "Feed kn1-program created"
+    assert program.changes["derived_from"] == [None, "Contribution A"]
+    assert program.changes["source_ids"] == [None, ["ch-1:0"]]
+    keynote = AuditLog.objects.get(action="session.create")
+    assert keynote.changes["scheduled_start"] == [None, f"{EXPO_DAY}T09:00:00+01:00"]
+
+
+def test_import_with_an_actor_writes_the_same_signal_path_as_without(db):
+    import_rundown(text=RUNDOWN, fmt="yaml")
+    import_rundown(text=CSV_RUNDOWN, fmt="csv")
+    without = signal_path()
+    Event.objects.all().delete()
+    Site.objects.all().delete()
+    planner = make_user("planner")
+    import_rundown(text=RUNDOWN, fmt="yaml", actor=planner)
+    import_rundown(text=CSV_RUNDOWN, fmt="csv", actor=planner)
+    assert signal_path() == without
+    assert Membership.objects.filter(user=planner, role=Role.LEAD).count() == 2
+
+
+def test_identical_reimport_writes_no_audit_line_and_a_changed_one_a_line_per_changed_row(db):
+    planner = make_user("planner")
+    import_rundown(text=RUNDOWN, fmt="yaml", actor=planner)
+    lines = AuditLog.objects.count()
+    again = import_rundown(text=RUNDOWN, fmt="yaml", actor=planner)
+    assert not again.changed and AuditLog.objects.count() == lines
+    changed = (
+        RUNDOWN.replace("name: Expo 2027", "name: Expo 2027 (moved)")
+        .replace("city: London", "city: Manchester")
+        .replace("room: Main", "room: Hall 2")
+        .replace('source_ids: ["srt://kn1-a"]', 'source_ids: ["srt://kn1-a", "srt://kn1-a2"]')
+    )
+    result = import_rundown(text=changed, fmt="yaml", actor=planner)
+    assert (result.created, result.updated, result.unchanged) == (0, 4, 2)
+    new = AuditLog.objects.order_by("pk")[lines:]
+    assert Counter(line.action for line in new) == {
+        "event.update": 1,
+        "site.update": 1,
+        "session.update": 1,
+        "feed.update": 1,
+    }
+    by_action = {line.action: line for line in new}
+    assert by_action["event.update"].changes == {"name": ["Expo 2027", "Expo 2027 (moved)"]}
+    assert by_action["site.update"].changes == {"city": ["London", "Manchester"]}
+    assert by_action["session.update"].changes == {"room": ["Main", "Hall 2"]}
+    assert by_action["feed.update"].changes == {
+        "source_ids": [["srt://kn1-a"], ["srt://kn1-a", "srt://kn1-a2"]]
+    }
+    assert {line.actor for line in new} == {planner}
+    assert Event.objects.get(slug="expo").name == "Expo 2027 (moved)"
+    assert Site.objects.get(slug="bcr").city == "Manchester"
+    assert not import_rundown(text=changed, fmt="yaml", actor=planner).changed
+    assert AuditLog.objects.count() == lines + 4
+
+
+def test_reimport_that_moves_a_feed_upstream_changes_it_once(db):
+    import_rundown(text=RUNDOWN, fmt="yaml")
+    lines = AuditLog.objects.count()
+    moved = RUNDOWN.replace("derived_from: kn1-contrib-a,", "").replace(
+        "transport: srt, path: A,", "transport: srt, path: A, derived_from: kn1-program,"
+    )
+    result = import_rundown(text=moved, fmt="yaml")
+    assert (result.updated, result.unchanged) == (2, 4)
+    feeds = Event.objects.get(slug="expo").feeds
+    assert feeds.get(slug="kn1-program").derived_from is None
+    assert feeds.get(slug="kn1-contrib-a").derived_from.slug == "kn1-program"
+    new = {line.summary: line.changes for line in AuditLog.objects.order_by("pk")[lines:]}
+    assert new == {
+        "Feed kn1-program changed": {"derived_from": ["Contribution A", None]},
+        "Feed kn1-contrib-a changed": {"derived_from": [None, "Program"]},
+    }
+
+
+def test_import_event_command_imports_without_a_user_and_names_no_lead(db, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(RUNDOWN)
+    call_command("import_event", str(good))
+    assert not Membership.objects.exists()
+    assert audit_actions() == {
+        "event.create": 1,
+        "site.create": 2,
+        "session.create": 1,
+        "feed.create": 2,
+    }
+    assert not AuditLog.objects.filter(actor__isnull=False).exists()
+
+
+def test_upload_writes_audit_lines_as_the_lead_for_what_it_changes(lead_client, lead, event):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rundown = textwrap.dedent(f"""\
+        event:
+          slug: summit
+          name: Test Summit 2
+          venue: Hall A
+          time_zone: America/Los_Angeles
+          start: {iso(event.start)}
+          end: {iso(event.end)}
+          state: live
+        feeds:
+          - {{slug: kn1-captions, name: KN1 captions, kind: captions, stage: distribution, session: kn1, derived_from: kn1-program, transport: cloud_flow}}
+        """)
+    before = AuditLog.objects.count()
+    upload = SimpleUploadedFile("summit.yaml", rundown.encode())
+    response = lead_client.post(f"/events/{event.slug}/rundown/", {"file": upload})
+    assert response.status_code == 302
+    new = AuditLog.objects.order_by("pk")[before:]
+    assert [(line.action, line.actor, line.event) for line in new] == [
+        ("event.update", lead, event),
+        ("feed.create", lead, event),
+    ]
+    assert new[0].changes == {"name": ["Test Summit", "Test Summit 2"]}
+    assert event.feeds.get(slug="kn1-captions").derived_from.slug == "kn1-program"
+    assert Membership.objects.get(event=event, user=lead).role == Role.LEAD
+    again = SimpleUploadedFile("summit.yaml", rundown.encode())
+    lead_client.post(f"/events/{event.slug}/rundown/", {"file": again})
+    assert AuditLog.objects.count() == before + 2

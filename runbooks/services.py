@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from retro import audit
 from retro import services as retro_services
 from retro.models import Entry, Event, Feed, Session, Stage
+from retro.selectors import can_change_action_status
 from tally.markdown import render_many
 
 from .models import SEARCH_CONFIG, Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
@@ -257,7 +258,17 @@ def _close_actions(runbook: Runbook, revision: RunbookRevision, entries, actor) 
         runbook_links__runbook=runbook,
         deleted_at__isnull=True,
     ).filter(_action_q(ids))
-    for action in actions.exclude(status=Entry.Status.DONE).distinct():
+    to_close = list(actions.exclude(status=Entry.Status.DONE).select_related("event").distinct())
+    refused = [a for a in to_close if not can_change_action_status(actor, a)]
+    if refused:
+        names = ", ".join(f"#{str(a.pk)[:8]} ({a.event.name})" for a in refused)
+        raise ValidationError(
+            {
+                "entries": f"Saving this revision would close actions you may not change: "
+                f"{names}. Only their owner or a lead of their event closes them; leave them out."
+            }
+        )
+    for action in to_close:
         retro_services.set_action_status(entry=action, status=Entry.Status.DONE, actor=actor)
 
 

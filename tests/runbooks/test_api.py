@@ -117,3 +117,44 @@ def test_outsiders_cannot_see_runs(outsider_api, operator_api, runbook, event):
 def test_anonymous_callers_get_401(anon_api, runbook):
     assert anon_api.get("/api/v1/runbooks/").status_code == 401
     assert anon_api.get("/api/v1/search/?q=srt").status_code == 401
+
+
+def test_a_revision_cannot_close_actions_its_author_may_not_change(runbook, event, lead, viewer):
+    """A lead of another event, a viewer here, cites this event's learning: the action that
+    would close is refused by name, and nothing is saved."""
+    from rest_framework.test import APIClient
+
+    from retro import services as retro_services
+    from retro.models import Entry, Event, Role
+
+    elsewhere = Event.objects.create(
+        name="Elsewhere", slug="elsewhere", start=event.start, end=event.end
+    )
+    retro_services.set_membership(event=elsewhere, user=viewer, role=Role.LEAD, actor=None)
+    learning, _ = retro_services.log_entry(
+        event=event, author=lead, kind="learning", body="SRT latency too low on ASL"
+    )
+    action, _ = retro_services.log_entry(
+        event=event,
+        author=lead,
+        kind="action",
+        body="Raise it",
+        source_entry=learning,
+        owner=lead,
+    )
+    services.link_entry(entry=action, runbook=runbook, actor=lead, step_ref="")
+    client = APIClient()
+    client.force_authenticate(viewer)
+    body = {"body": "- [ ] changed", "base_revision": 1, "entries": [str(learning.pk)]}
+    response = client.put(f"/api/v1/runbooks/{runbook.slug}/", body, format="json")
+    assert response.status_code == 400
+    assert str(action.pk)[:8] in response.json()["entries"][0]
+    action.refresh_from_db()
+    assert action.status == Entry.Status.OPEN
+    assert runbook.revisions.count() == 1
+    lead_client = APIClient()
+    lead_client.force_authenticate(lead)
+    ok = lead_client.put(f"/api/v1/runbooks/{runbook.slug}/", body, format="json")
+    assert ok.status_code == 200
+    action.refresh_from_db()
+    assert action.status == Entry.Status.DONE

@@ -57,7 +57,17 @@ HELP = {
     "cc_errors": "Continuity-counter errors per sample above this count.",
     "merge_seconds": "Breaches closer than this merge into one anomaly (s).",
 }
-MAX_VALUES = {"packet_loss_pct": 100.0, "bitrate_drop_pct": 100.0}
+# The largest value each threshold takes: past these a threshold would hide everything (or
+# overflow the time arithmetic of merging), so they are refused with the bound named.
+MAX_VALUES = {
+    "packet_loss_pct": 100.0,
+    "unrecovered_packets": 1_000_000.0,
+    "bitrate_drop_pct": 100.0,
+    "gap_seconds": 3600.0,
+    "dropped_frames": 1_000_000.0,
+    "cc_errors": 1_000_000.0,
+    "merge_seconds": 3600.0,
+}
 
 K = Anomaly.Kind
 # metric -> (kind, threshold name): the value breaches when it is above the threshold
@@ -87,7 +97,7 @@ def thresholds_for(event: Event) -> dict[str, float]:
 
 
 def clean_thresholds(values: dict) -> dict[str, float]:
-    """Numbers, not negative, percentages at most 100; ValidationError naming each bad field."""
+    """Numbers from 0 to their MAX_VALUES bound; ValidationError naming each bad field."""
     errors, cleaned = {}, {}
     for name, raw in values.items():
         if name not in DEFAULTS:
@@ -102,8 +112,8 @@ def clean_thresholds(values: dict) -> dict[str, float]:
             errors[name] = "Not a number."
         elif number < 0:
             errors[name] = "Must not be negative."
-        elif name in MAX_VALUES and number > MAX_VALUES[name]:
-            errors[name] = f"At most {MAX_VALUES[name]:g}."
+        elif number > MAX_VALUES[name]:
+            errors[name] = f"At most {MAX_VALUES[name]:,.0f}."
         else:
             cleaned[name] = number
     if errors:

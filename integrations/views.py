@@ -11,6 +11,7 @@ from retro.selectors import event_for_user, has_role
 
 from . import anomalies, review, selectors, services
 from . import feed_page as page
+from .forms import DismissAnomalyForm, MapSourceForm
 
 
 @login_required
@@ -50,11 +51,11 @@ def revoke_key(request, slug, pk):
 def map_source(request, slug):
     """Add an unknown source id to a feed and re-process what was quarantined for it."""
     event = event_for_user(request.user, slug, Role.LEAD)
-    feed = event.feeds.filter(pk=request.POST.get("feed") or 0).first()
-    source_id = request.POST.get("source_id", "")
-    if feed is None:
-        messages.error(request, "Choose a feed of this event.")
+    form = MapSourceForm(request.POST, event=event)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
         return redirect("ingest-page", slug=event.slug)
+    feed, source_id = form.cleaned_data["feed"], form.cleaned_data["source_id"]
     try:
         services.map_source_to_feed(event=event, source_id=source_id, feed=feed, actor=request.user)
     except ValidationError as exc:
@@ -97,9 +98,13 @@ def anomalies_page(request, slug):
             raise PermissionDenied("Only leads change thresholds or dismiss anomalies.")
         try:
             if request.POST.get("do") == "dismiss":
-                anomaly = get_object_or_404(event.anomalies, pk=request.POST.get("anomaly") or 0)
+                form = DismissAnomalyForm(request.POST, event=event)
+                if not form.is_valid():
+                    raise ValidationError({k: list(v) for k, v in form.errors.items()})
                 anomalies.dismiss_anomaly(
-                    anomaly=anomaly, actor=request.user, reason=request.POST.get("reason", "")
+                    anomaly=form.cleaned_data["anomaly"],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
                 )
                 messages.success(request, "Anomaly dismissed.")
             else:
@@ -113,7 +118,13 @@ def anomalies_page(request, slug):
     items = review.anomalies_for_event(event)
     items.sort(key=lambda a: (a.reviewed, a.start))
     thresholds = [
-        {"name": n, "value": values[n], "help": anomalies.HELP[n], "error": errors.get(n, [""])[0]}
+        {
+            "name": n,
+            "value": values[n],
+            "help": anomalies.HELP[n],
+            "bounds": f"0 to {anomalies.MAX_VALUES[n]:,.0f}",
+            "error": errors.get(n, [""])[0],
+        }
         for n in anomalies.DEFAULTS
     ]
     context = {

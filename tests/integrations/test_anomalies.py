@@ -344,6 +344,9 @@ def test_only_leads_dismiss_and_a_reason_is_required(event, lead_api, operator_a
         {"nope": 1},
         {"bitrate_drop_pct": 150},
         {"cc_errors": "nan"},
+        {"merge_seconds": 1e12},
+        {"gap_seconds": 86400 * 365},
+        {"dropped_frames": 1e300},
     ],
 )
 def test_thresholds_api_refuses_negative_and_non_numbers(event, lead_api, values):

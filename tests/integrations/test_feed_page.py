@@ -170,3 +170,31 @@ def test_a_long_event_opens_on_its_last_31_days(event, viewer_client):
         "/events/summit/telemetry/kn1-contrib-a/", {"start": iso(event.start)}
     )
     assert given.status_code == 200 and given.context["start"] == event.start
+
+
+@pytest.mark.parametrize("bad", ["abc", "1.5", "-1", "99999999999999999999", "1\x00"])
+def test_non_numeric_ids_in_lead_forms_are_refused_with_a_message(event, lead_client, loss, bad):
+    from integrations.models import UnmappedSource
+
+    dismiss = lead_client.post(
+        "/events/summit/anomalies/", {"do": "dismiss", "anomaly": bad, "reason": "noise"}
+    )
+    assert dismiss.status_code == 400
+    said = dismiss.content.decode()
+    assert "Not dismissed: No such anomaly in this event." in said or (
+        "Not dismissed: Null characters are not allowed." in said
+    )
+    assert Anomaly.objects.get().dismissed_at is None
+    mapped = lead_client.post(
+        "/events/summit/ingest/map/", {"feed": bad, "source_id": "srt://x"}, follow=True
+    )
+    assert mapped.status_code == 200
+    said = mapped.content.decode()
+    assert "Choose a feed of this event." in said or "Null characters are not allowed." in said
+    assert not UnmappedSource.objects.exists()
+    assert event.feeds.get(slug="kn1-contrib-a").source_ids == ["srt://kn1-contrib-a"]
+
+
+def test_threshold_fields_show_their_bounds(event, lead_client):
+    page = lead_client.get("/events/summit/anomalies/").content.decode()
+    assert "Allowed: 0 to 3,600." in page and "Allowed: 0 to 100." in page

@@ -11,6 +11,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from retro.models import Event, Feed
+from tally.times import parse_instant
 
 from .models import (
     FeedTelemetryStatus,
@@ -53,15 +54,8 @@ def parse_step(raw: str | None, start: datetime, end: datetime) -> str:
 
 
 def parse_time(name: str, raw: str | None, default: datetime) -> datetime:
-    if raw in (None, ""):
-        return default
-    try:
-        moment = datetime.fromisoformat(raw.replace(" ", "+"))
-    except ValueError:
-        raise ValidationError({name: "Not an ISO 8601 time."}) from None
-    if moment.utcoffset() is None:
-        raise ValidationError({name: "The time needs a zone (e.g. Z or +01:00)."})
-    return moment
+    """A time parameter of the telemetry endpoints (tally.times.parse_instant), or default."""
+    return parse_instant(raw, name, default)
 
 
 def feed_metrics(feed: Feed) -> list[Metric]:

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tally.api import Conflict
+from tally.times import parse_instant
 
 from . import selectors, services
 from .actions import OPEN_STATUSES
@@ -245,7 +246,7 @@ def _entry_fields(event: Event, data: dict) -> tuple[dict, list | None]:
     fields = dict(data)
     feeds = None
     if "occurred_at" in fields:
-        fields["occurred_at"] = selectors.parse_time(fields["occurred_at"], "occurred_at")
+        fields["occurred_at"] = parse_instant(fields["occurred_at"], "occurred_at")
     if "site" in fields and not isinstance(fields["site"], Site | None):
         fields["site"] = _by_slug(Site.objects, fields["site"], "site")
     if "session" in fields:

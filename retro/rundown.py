@@ -15,6 +15,8 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from tally.times import FIRST_YEAR, LAST_YEAR
+
 from . import services
 from .models import FEED_FIELDS as MODEL_FEED_FIELDS
 from .models import Event, Feed, Session, Site
@@ -158,6 +160,11 @@ def parse_time(value, where: str, name: str, problems: list[str]) -> datetime | 
             return None
     if parsed.tzinfo is None:
         problems.append(f"{where}, field '{name}': {value!r} has no time zone (add Z or +hh:mm).")
+        return None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        problems.append(
+            f"{where}, field '{name}': the year must be from {FIRST_YEAR} to {LAST_YEAR}."
+        )
         return None
     return parsed
 

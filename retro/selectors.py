@@ -8,7 +8,8 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+
+from tally.times import parse_instant
 
 from .actions import carried_over_actions
 from .models import ROLE_RANK, Entry, Event, Feed, Membership, Role, Session, live_entries
@@ -142,24 +143,6 @@ def for_display(entries: QuerySet[Entry]) -> QuerySet[Entry]:
     )
 
 
-def parse_time(value: str, field: str) -> datetime:
-    """An ISO 8601 time with its zone, or a ValidationError naming the field."""
-    value = (value or "").strip()
-    try:
-        moment = parse_datetime(value)
-        if moment is None or (moment.tzinfo is None and " " in value):
-            # A "+01:00" in a query string that nobody encoded arrives as " 01:00".
-            head, _, tail = value.rpartition(" ")
-            moment = parse_datetime(f"{head}+{tail}") or moment
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise ValidationError({field: f"{value!r} is not an ISO 8601 time."})
-    if moment.tzinfo is None:
-        raise ValidationError({field: "A time with its zone is required (e.g. …Z or +01:00)."})
-    return moment
-
-
 def board_filters(params) -> dict[str, str]:
     """The board/API filters present in a QueryDict, stripped, empty ones dropped."""
     return {k: params.get(k, "").strip() for k in BOARD_FILTERS if params.get(k, "").strip()}
@@ -181,9 +164,9 @@ def filter_entries(entries: QuerySet[Entry], filters: dict[str, str]) -> QuerySe
     if filters.get("q"):
         entries = entries.filter(body__icontains=filters["q"])
     if filters.get("since"):
-        entries = entries.filter(occurred_at__gte=parse_time(filters["since"], "since"))
+        entries = entries.filter(occurred_at__gte=parse_instant(filters["since"], "since"))
     if filters.get("until"):
-        entries = entries.filter(occurred_at__lte=parse_time(filters["until"], "until"))
+        entries = entries.filter(occurred_at__lte=parse_instant(filters["until"], "until"))
     if filters.get("feed"):
         entries = entries.distinct()
     return entries

@@ -13,6 +13,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from tally.times import parse_instant
+
 from . import selectors, services
 from .forms import MembershipForm, RundownUploadForm
 from .models import Entry, Role, Site, Stage
@@ -139,7 +141,7 @@ def _filters_or_400(request):
     for name in ("since", "until"):
         if name in filters:
             try:
-                selectors.parse_time(filters[name], name)
+                parse_instant(filters[name], name)
             except ValidationError as exc:
                 problems[name] = " ".join(exc.messages)
                 del filters[name]
@@ -202,7 +204,7 @@ def board_changes(request, slug):
     since = None
     if request.GET.get("cursor"):
         try:
-            since = selectors.parse_time(request.GET["cursor"], "cursor")
+            since = parse_instant(request.GET["cursor"], "cursor")
         except ValidationError:
             since = None
     changes = selectors.entry_changes(event, since, filters)

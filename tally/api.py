@@ -27,13 +27,36 @@ class ApiDocsPermission(permissions.BasePermission):
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with JSON nested too deep to parse answered as a 400, not a 500."""
+    """DRF's JSON parser: JSON nested too deep to parse, or a NUL in any string, is a 400."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error: nested too deeply.") from None
+        if where := _nul_at(data, ""):
+            raise exceptions.ValidationError({where: ["Contains a NUL character."]})
+        return data
+
+
+def _nul_at(value, path: str) -> str | None:
+    """The path of the first string (key or value) holding a NUL character, or None.
+    Iterative: a body nested as deep as the parser allows cannot exhaust the stack here."""
+    stack = [(path, value)]
+    while stack:
+        here, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return here or "body"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                name = f"{here}.{key}" if here else str(key)
+                if "\x00" in str(key):
+                    return name.replace("\x00", "\\0")
+                stack.append((name, child))
+        elif isinstance(item, list):
+            stack.extend((f"{here}[{n}]", child) for n, child in enumerate(item))
+    return None
 
 
 def validation_error_to_dict(error: DjangoValidationError) -> dict:

@@ -86,3 +86,36 @@ class ViewerTimezoneMiddleware:
             timezone.deactivate()
         request.viewer_tz = timezone.get_current_timezone()
         return self.get_response(request)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def nul_field(request) -> str | None:
+    """The first query parameter or form field whose name or value holds a NUL character."""
+    sources = [request.GET]
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        sources.append(request.POST)
+    for params in sources:
+        for name, values in params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return name.replace("\x00", "\\0")
+    return None
+
+
+class RefuseNulMiddleware:
+    """A NUL character has no meaning in any parameter or form field of Tally (and PostgreSQL
+    cannot store one in text): refuse it with a 400 naming the field, before any view runs.
+    JSON bodies are checked by tally.api.JSONParser; ingest bodies record by record."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = nul_field(request)
+        if name is None:
+            return self.get_response(request)
+        message = f"{name} contains a NUL character."
+        if request.path.startswith("/api/"):
+            return JsonResponse({name: [message]}, status=400)
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")

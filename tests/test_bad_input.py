@@ -409,7 +409,157 @@ def cases(event, world) -> list[Case]:
             status=404,
             who="lead",
         ),
+        *hostile_cases(event, world),
     ]
+
+
+NUL = "\x00"
+EARLIEST, LATEST = "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00"
+
+
+def hostile_cases(event, world) -> list[Case]:
+    """What an attacker's sweep found: NUL characters, JSON nested thousands deep, times at
+    the edges of the calendar, numbers that overflow later arithmetic."""
+    e = f"/api/v1/events/{event.slug}"
+    telemetry = f"{e}/feeds/kn1-contrib-a/telemetry/"
+    rb = f"/api/v1/runbooks/{world['runbook'].slug}/"
+    nul_params = [
+        ("entries ?q", f"{e}/entries/?q=a%00b", "q"),
+        ("entries ?feed", f"{e}/entries/?feed=%00", "feed"),
+        ("entries ?since", f"{e}/entries/?since=%00", "since"),
+        ("entries ?kind", f"{e}/entries/?kind=win%00", "kind"),
+        ("actions ?owner", "/api/v1/actions/?owner=op%00", "owner"),
+        ("event actions ?status", f"{e}/actions/?status=open%00", "status"),
+        ("search ?q", "/api/v1/search/?q=srt%00", "q"),
+        ("telemetry ?metric", f"{telemetry}?metric=recv%00", "metric"),
+        ("anomalies ?feed", f"{e}/anomalies/?feed=%00", "feed"),
+        ("a NUL in a parameter's name", f"{e}/entries/?q%00=x", "q"),
+    ]
+    cases = [
+        Case(f"NUL in {name}", "get", url, mentions=field, who="viewer")
+        for name, url, field in nul_params
+    ]
+    nul_fields = [
+        ("entry tags", "post", f"{e}/entries/", entry(event, tags=[f"a{NUL}"]), "operator", "tags"),
+        (
+            "entry session",
+            "post",
+            f"{e}/entries/",
+            entry(event, session=NUL),
+            "operator",
+            "session",
+        ),
+        (
+            "entry feeds",
+            "post",
+            f"{e}/entries/",
+            entry(event, feeds=[f"kn1{NUL}"]),
+            "operator",
+            "feeds",
+        ),
+        (
+            "action owner",
+            "post",
+            f"{e}/entries/",
+            entry(event, kind="action", owner=f"op{NUL}"),
+            "operator",
+            "owner",
+        ),
+        ("entry site", "post", f"{e}/entries/", entry(event, site=f"v{NUL}"), "operator", "site"),
+        (
+            "feed source_ids",
+            "patch",
+            f"{e}/feeds/kn1-asl/",
+            {"source_ids": [f"srt://{NUL}"]},
+            "lead",
+            "source_ids",
+        ),
+        (
+            "a threshold's name",
+            "patch",
+            f"{e}/anomaly-thresholds/",
+            {f"gap{NUL}": 1},
+            "lead",
+            "gap",
+        ),
+        ("runbook body", "put", rb, {"body": f"- [ ] {NUL}", "base_revision": 1}, "lead", "body"),
+        (
+            "runbook title",
+            "post",
+            "/api/v1/runbooks/",
+            {"title": f"T{NUL}", "stage": "contribution", "body": "- [ ] x"},
+            "lead",
+            "title",
+        ),
+        ("report format", "post", f"{e}/reports/", {"format": f"pdf{NUL}"}, "lead", "format"),
+    ]
+    cases += [
+        Case(f"NUL in {name}", method, url, body, who=who, mentions=field)
+        for name, method, url, body, who, field in nul_fields
+    ]
+    deep = deep_json(5000).decode()
+    cases += [
+        Case(f"JSON thousands deep: {name}", method, url, deep, who=who, mentions="deep")
+        for name, method, url, who in [
+            ("entry POST", "post", f"{e}/entries/", "operator"),
+            ("entry PATCH", "patch", f"/api/v1/entries/{world['entry'].pk}/", "lead"),
+            ("runbook PUT", "put", rb, "lead"),
+            ("runbook create", "post", "/api/v1/runbooks/", "lead"),
+            ("thresholds", "patch", f"{e}/anomaly-thresholds/", "lead"),
+            ("report request", "post", f"{e}/reports/", "lead"),
+            ("runbook link", "post", f"{rb}links/", "operator"),
+            ("feed PATCH", "patch", f"{e}/feeds/kn1-asl/", "lead"),
+        ]
+    ]
+    edge_times = [
+        ("entries ?since", "get", f"{e}/entries/?since={EARLIEST}", None, "since"),
+        (
+            "entries ?until",
+            "get",
+            f"{e}/entries/?until={LATEST.replace('+', '%2B')}",
+            None,
+            "until",
+        ),
+        ("telemetry ?start", "get", f"{telemetry}?start={EARLIEST}", None, "start"),
+        ("telemetry ?end", "get", f"{telemetry}?end={LATEST}", None, "end"),
+        (
+            "entry time, the first day",
+            "post",
+            f"{e}/entries/",
+            entry(event, occurred_at=EARLIEST),
+            "occurred_at",
+        ),
+        (
+            "entry time, the last day",
+            "post",
+            f"{e}/entries/",
+            entry(event, occurred_at=LATEST),
+            "occurred_at",
+        ),
+    ]
+    cases += [
+        Case(f"edge date: {name}", method, url, body, mentions=field, who="operator")
+        for name, method, url, body, field in edge_times
+    ]
+    cases += [
+        Case(
+            "edge date: ffmpeg started_at",
+            "post",
+            f"/api/v1/ingest/ffmpeg/{event.slug}/kn1-contrib-a/?started_at={EARLIEST}",
+            "frame=1\nprogress=end\n",
+            content_type="text/plain",
+            mentions="started_at",
+        ),
+        Case(
+            "threshold that overflows merging",
+            "patch",
+            f"{e}/anomaly-thresholds/",
+            {"merge_seconds": 1e12},
+            who="lead",
+            mentions="merge_seconds",
+        ),
+    ]
+    return cases
 
 
 def counts():
@@ -447,7 +597,7 @@ def test_every_bad_input_is_refused_clearly_and_stores_nothing(request, event, o
         scheduled_end=other_event.start + timedelta(hours=1),
     )
     all_cases = cases(event, world)
-    assert len(all_cases) >= 30
+    assert len(all_cases) >= 80
     failures = []
     for case in all_cases:
         before = counts()

@@ -4,9 +4,11 @@ import logging
 import zoneinfo
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -118,4 +120,39 @@ class RefuseNulMiddleware:
         message = f"{name} contains a NUL character."
         if request.path.startswith("/api/"):
             return JsonResponse({name: [message]}, status=400)
-        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return _refuse(request, 400, message)
+
+
+class BodyLimitMiddleware:
+    """Each endpoint reads at most the body it needs (settings.TALLY_BODY_LIMITS by URL name,
+    TALLY_REQUEST_MAX_BYTES for the rest): a larger Content-Length is a 413 before anything
+    is read or parsed. A body without a length (chunked) is a 411: ask for Content-Length."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = request.META.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not length:
+            return _refuse(request, 411, "Send the body with a Content-Length (no chunked upload).")
+        limit = body_limit(request)
+        if length.isdigit() and int(length) > limit:
+            return _refuse(request, 413, f"The body is over this endpoint's {limit}-byte limit.")
+        return self.get_response(request)
+
+
+def body_limit(request) -> int:
+    """The largest body the endpoint at this path takes."""
+    try:
+        name = resolve(request.path_info).view_name
+    except Resolver404:
+        name = ""
+    limits = settings.TALLY_BODY_LIMITS
+    return limits.get(name, settings.TALLY_REQUEST_MAX_BYTES)
+
+
+def _refuse(request, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

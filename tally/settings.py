@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "tally.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "tally.middleware.BodyLimitMiddleware",
     "tally.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -302,6 +303,23 @@ TALLY_INGEST_MAX_BYTES = int(os.environ.get("TALLY_INGEST_MAX_BYTES", 8 * 1024 *
 TALLY_FIREHOSE_MAX_BYTES = int(os.environ.get("TALLY_FIREHOSE_MAX_BYTES", 64 * 1024 * 1024))
 TALLY_RAW_RETENTION_DAYS = int(os.environ.get("TALLY_RAW_RETENTION_DAYS", 30))
 DATA_UPLOAD_MAX_MEMORY_SIZE = TALLY_FIREHOSE_MAX_BYTES + 1024 * 1024
+# Body limits per endpoint (tally.middleware.BodyLimitMiddleware), by URL name.
+TALLY_REQUEST_MAX_BYTES = int(os.environ.get("TALLY_REQUEST_MAX_BYTES", 2 * 1024 * 1024))
+TALLY_UPLOAD_MAX_BYTES = int(os.environ.get("TALLY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
+TALLY_BODY_LIMITS = {
+    "ingest-firehose": TALLY_FIREHOSE_MAX_BYTES,
+    **{
+        name: TALLY_INGEST_MAX_BYTES
+        for name in (
+            "ingest-srt",
+            "ingest-ffmpeg",
+            "ingest-generic",
+            "ingest-generic-feed",
+            "ingest-eventbridge",
+        )
+    },
+    "event-rundown": TALLY_UPLOAD_MAX_BYTES,
+}
 
 LOGGING = {
     "version": 1,

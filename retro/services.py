@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tally.celery import task_named
@@ -291,6 +291,14 @@ def queue_telemetry_freeze(entry: Entry, fields: set[str], *, has_feeds: bool) -
     transaction.on_commit(lambda: task_named(FREEZE_TELEMETRY_TASK).delay(entry_id=entry_id))
 
 
+def _already_logged(event: Event, client_id) -> Entry | None:
+    """The entry stored under this client id, if any; an id used in another event is refused."""
+    existing = Entry.objects.filter(pk=client_id).first()
+    if existing is not None and existing.event_id != event.pk:
+        raise ValidationError({"id": "This id is already used by another entry."})
+    return existing
+
+
 @transaction.atomic
 def log_entry(
     *,
@@ -303,12 +311,8 @@ def log_entry(
     **fields,
 ) -> tuple[Entry, bool]:
     """Record an entry once, however often the client retries: (entry, created)."""
-    if client_id is not None:
-        existing = Entry.objects.filter(pk=client_id).first()
-        if existing is not None:
-            if existing.event_id != event.pk:
-                raise ValidationError({"id": "This id is already used by another entry."})
-            return existing, False
+    if client_id is not None and (existing := _already_logged(event, client_id)):
+        return existing, False
     _ensure_open(event)
     feeds = list(feeds)
     occurred = fields.pop("occurred_at", None)
@@ -332,7 +336,13 @@ def log_entry(
         exclude=["feeds", "author", "event", "site", "session", "owner", "source_entry"],
         validate_unique=False,
     )
-    entry.save(force_insert=True)
+    try:
+        with transaction.atomic():  # a savepoint: the same id may be arriving at this moment
+            entry.save(force_insert=True)
+    except IntegrityError:
+        if client_id is None or not (existing := _already_logged(event, client_id)):
+            raise
+        return existing, False  # the concurrent request stored it first: insert-or-return
     feeds = list(dict.fromkeys(feeds))
     if feeds:
         through = Entry.feeds.through

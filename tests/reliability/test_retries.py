@@ -52,3 +52,47 @@ def test_firehose_three_times_and_entry_five_times_are_stored_once(
     assert statuses == [201, 200, 200, 200, 200]
     assert Entry.objects.filter(pk=entry["id"]).count() == 1
     assert Entry.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_entry_posted_twice_at_the_same_moment_is_stored_once(event, operator):
+    """Both requests pass the 'already logged?' read before either inserts: the loser of
+    the insert returns the winner's entry instead of failing (it once answered 500)."""
+    import threading
+
+    from django.db import connections
+
+    from retro import services
+    from tests import services as real
+
+    real.require_postgres()
+    pairs, results, errors = 25, [], []
+
+    def post(client_id, barrier):
+        try:
+            barrier.wait(timeout=10)
+            entry, _ = services.log_entry(
+                event=event,
+                author=operator,
+                kind="win",
+                body="twice",
+                client_id=client_id,
+                occurred_at=event.start + timedelta(hours=3),
+            )
+            results.append((client_id, entry.pk))
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    for _ in range(pairs):
+        client_id, barrier = uuid.uuid4(), threading.Barrier(2)
+        threads = [threading.Thread(target=post, args=(client_id, barrier)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert errors == []
+    assert len(results) == 2 * pairs and all(sent == got for sent, got in results)
+    assert Entry.objects.count() == pairs

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from tally.validators import validate_slug
+
 
 def validate_time_zone(value: str) -> None:
     """Refuse names that are not IANA time zones."""
@@ -45,7 +47,7 @@ class Event(models.Model):
         CLOSED = "closed", "Closed"
 
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, validators=[validate_slug])
     venue = models.CharField(max_length=200, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     start = models.DateTimeField()
@@ -87,7 +89,7 @@ class Site(models.Model):
         MONITORING = "monitoring", "Monitoring station"
 
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, validators=[validate_slug])
     role = models.CharField(max_length=32, choices=SiteRole.choices)
     city = models.CharField(max_length=120, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
@@ -109,7 +111,7 @@ class Session(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80)
+    slug = models.SlugField(max_length=80, validators=[validate_slug])
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
     room = models.CharField(max_length=120, blank=True)
     day = models.DateField()
@@ -165,7 +167,7 @@ class Feed(models.Model):
     session = models.ForeignKey(
         Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="feeds"
     )
-    slug = models.SlugField(max_length=100)
+    slug = models.SlugField(max_length=100, validators=[validate_slug])
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.PROGRAM)
     language = models.CharField(max_length=16, blank=True)

@@ -32,14 +32,29 @@ CSV_COLUMNS = [
 ]
 
 
+MAX_PROBLEM_CHARS = 300  # a message quotes at most a short excerpt of what the file said
+MAX_PROBLEMS = 200
+
+
 @dataclass
 class RundownError(Exception):
-    """Every problem found in a rundown, each naming its row and field."""
+    """Every problem found in a rundown, each naming its row and field; however hostile the
+    file, the list stays short (MAX_PROBLEMS messages of MAX_PROBLEM_CHARS at most)."""
 
     problems: list[str]
 
+    def __post_init__(self) -> None:
+        shown = [_excerpt(p, MAX_PROBLEM_CHARS) for p in self.problems[:MAX_PROBLEMS]]
+        if len(self.problems) > MAX_PROBLEMS:
+            shown.append(f"... and {len(self.problems) - MAX_PROBLEMS} more problems.")
+        self.problems = shown
+
     def __str__(self) -> str:
         return "\n".join(self.problems)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -66,11 +81,21 @@ class ImportResult:
         return bool(self.created or self.updated)
 
 
-class _NoTimestampLoader(yaml.SafeLoader):
-    """A YAML loader that keeps times as text, so a missing zone can be refused."""
+class _RundownLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, keeping times as text (so a missing zone can be refused) and
+    refusing aliases: a rundown needs none, and nested aliases expand a small file into an
+    enormous document (the "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a rundown", mark
+            )
+        return super().compose_node(parent, index)
 
 
-_NoTimestampLoader.yaml_implicit_resolvers = {
+_RundownLoader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -87,7 +112,7 @@ def read_rundown(text: str, fmt: str) -> Rows:
 
 def _read_yaml(text: str) -> Rows:
     try:
-        data = yaml.load(text, Loader=_NoTimestampLoader)
+        data = yaml.load(text, Loader=_RundownLoader)
     except yaml.YAMLError as exc:
         raise RundownError([f"The file is not valid YAML: {exc}"]) from exc
     if not isinstance(data, dict):

@@ -113,6 +113,21 @@ def can_edit_entry(user, entry: Entry, role: str | None = None) -> bool:
     return role == Role.OPERATOR and user.pk in (entry.author_id, entry.owner_id)
 
 
+def events_using_site(site) -> QuerySet[Event]:
+    """Events whose feeds start or end at the site, or whose members work there."""
+    return Event.objects.filter(
+        Q(feeds__origin=site) | Q(feeds__destination=site) | Q(memberships__site=site)
+    ).distinct()
+
+
+def can_change_site(user, site) -> bool:
+    """A site is shared by events: admins change it, and leads of every event that uses it;
+    the command line (no user) too."""
+    if user is None or is_admin(user):
+        return True
+    return all(role_for(user, event) == Role.LEAD for event in events_using_site(site))
+
+
 def can_change_action_status(user, action: Entry, role: str | None = None) -> bool:
     """Leads change any action's status; operators the actions they own."""
     role = role if role is not None else role_for(user, action.event)

@@ -24,6 +24,7 @@ from .models import (
     Site,
     Stage,
 )
+from .selectors import can_change_site, events_using_site
 
 User = get_user_model()
 
@@ -299,8 +300,31 @@ def _already_logged(event: Event, client_id) -> Entry | None:
     return existing
 
 
-@transaction.atomic
 def log_entry(
+    *, event: Event, author, kind: str, body: str, client_id=None, feeds=(), **fields
+) -> tuple[Entry, bool]:
+    """Record an entry once, however often the client retries, even twice at the same
+    moment: (entry, created)."""
+    try:
+        return _log_entry(
+            event=event,
+            author=author,
+            kind=kind,
+            body=body,
+            client_id=client_id,
+            feeds=feeds,
+            **fields,
+        )
+    except IntegrityError:
+        # The same id arrived at the same moment and its insert won. The transaction (or
+        # savepoint) of ours was rolled back; return what the other request stored.
+        if client_id is None or not (existing := _already_logged(event, client_id)):
+            raise
+        return existing, False
+
+
+@transaction.atomic
+def _log_entry(
     *,
     event: Event,
     author,
@@ -310,7 +334,6 @@ def log_entry(
     feeds=(),
     **fields,
 ) -> tuple[Entry, bool]:
-    """Record an entry once, however often the client retries: (entry, created)."""
     if client_id is not None and (existing := _already_logged(event, client_id)):
         return existing, False
     _ensure_open(event)
@@ -336,13 +359,7 @@ def log_entry(
         exclude=["feeds", "author", "event", "site", "session", "owner", "source_entry"],
         validate_unique=False,
     )
-    try:
-        with transaction.atomic():  # a savepoint: the same id may be arriving at this moment
-            entry.save(force_insert=True)
-    except IntegrityError:
-        if client_id is None or not (existing := _already_logged(event, client_id)):
-            raise
-        return existing, False  # the concurrent request stored it first: insert-or-return
+    entry.save(force_insert=True)
     feeds = list(dict.fromkeys(feeds))
     if feeds:
         through = Entry.feeds.through
@@ -569,7 +586,16 @@ def create_site(*, actor, event: Event | None = None, **fields) -> Site:
 
 @transaction.atomic
 def update_site(*, site: Site, actor, event: Event | None = None, **changes) -> Site:
-    """Change a site's name, role, city or zone; `event` as for create_site."""
+    """Change a site's name, role, city or zone; `event` as for create_site. A site used by
+    other events too changes only for someone who may change it for all of them."""
+    if any(getattr(site, k) != v for k, v in changes.items()) and not can_change_site(actor, site):
+        others = ", ".join(e.name for e in events_using_site(site) if e != event) or "other events"
+        raise ValidationError(
+            {
+                "slug": f"Site {site.slug!r} is also used by {others}: only a lead of every "
+                "event using it (or an admin) changes it. Give this event its own site slug."
+            }
+        )
     return _change(site, actor=actor, event=event, allowed=SITE_EDITABLE, changes=changes)
 
 

@@ -20,9 +20,9 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.text import slugify
 
 from retro.models import Stage
+from tally.validators import make_slug
 
 from . import services
 from .models import Runbook
@@ -70,7 +70,7 @@ def _parse(path: Path) -> tuple[str, dict, str]:
         raise ImportProblem(f"unknown front matter field(s): {', '.join(sorted(unknown))}")
     if meta["stage"] not in Stage.values:
         raise ImportProblem(f"unknown stage {meta['stage']!r} (use {', '.join(Stage.values)})")
-    slug = slugify(path.stem)
+    slug = make_slug(path.stem)
     if not slug:
         raise ImportProblem("the file name gives no slug")
     if meta.get("owner"):

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from retro.models import Entry, Event, Feed, Session, Stage
+from tally.validators import validate_slug
 
 # The text search configuration of every search vector and index (revisions, entries).
 SEARCH_CONFIG = "english"
@@ -18,7 +19,7 @@ class Runbook(models.Model):
     """A procedure for one stage of the signal path, e.g. failing contribution over to B."""
 
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, validators=[validate_slug])
     stage = models.CharField(max_length=16, choices=Stage.choices)
     # {"feed_kinds": ["program", ...], "sites": ["venue-encode", ...]}
     applies_to = models.JSONField(default=dict, blank=True)

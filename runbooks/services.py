@@ -11,13 +11,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
-from django.utils.text import slugify
 
 from retro import audit
 from retro import services as retro_services
 from retro.models import Entry, Event, Feed, Session, Stage
 from retro.selectors import can_change_action_status
 from tally.markdown import render_many
+from tally.validators import make_slug
 
 from .models import SEARCH_CONFIG, Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
 
@@ -187,7 +187,7 @@ def create_runbook(
     errors: dict = {}
     _clean_meta(values, errors)
     body = _clean_body(body, errors)
-    slug = slugify(slug or title)[:100]
+    slug = make_slug(slug or title)
     if not slug:
         errors["slug"] = "A slug (letters, digits, dashes) is required."
     elif slug in RESERVED_SLUGS:

@@ -323,3 +323,90 @@ def test_upload_writes_audit_lines_as_the_lead_for_what_it_changes(lead_client, 
     again = SimpleUploadedFile("summit.yaml", rundown.encode())
     lead_client.post(f"/events/{event.slug}/rundown/", {"file": again})
     assert AuditLog.objects.count() == before + 2
+
+
+def yaml_bomb(levels: int = 8, width: int = 9) -> str:
+    """A few hundred bytes of nested anchors and aliases that expand to width**levels nodes."""
+    lines = ['a0: &a0 ["lol"]']
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    lines.append(f"event: {{slug: bomb, name: *a{levels}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_bomb_is_refused_in_a_short_message(lead_client, event):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bomb = yaml_bomb()
+    assert len(bomb) < 600
+    with pytest.raises(RundownError) as err:
+        import_rundown(text=bomb, fmt="yaml")
+    assert "aliases (*name) are not allowed" in str(err.value)
+    upload = SimpleUploadedFile("summit.yaml", bomb.encode())
+    response = lead_client.post(f"/events/{event.slug}/rundown/", {"file": upload})
+    assert response.status_code == 400
+    assert len(response.content) < 10_000
+    assert not Event.objects.filter(slug="bomb").exists()
+
+
+def test_every_problem_quotes_only_an_excerpt_and_the_list_stays_short():
+    huge = "x" * 100_000
+    err = RundownError([f"feeds #{n}, field 'name': {huge!r} is wrong" for n in range(5000)])
+    assert len(err.problems) == 201 and err.problems[-1] == "... and 4800 more problems."
+    assert max(len(p) for p in err.problems) <= 300
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "kn1-\u0441\u043entrib",  # Cyrillic look-alikes
+        "kn1\u200b-contrib",  # a zero-width space
+        "../../etc",
+        "KN1",
+        "kn1_contrib",
+        "kn1--contrib",
+        "-kn1",
+    ],
+)
+def test_slugs_are_plain_ascii_everywhere_they_are_created(db, slug):
+    bad = RUNDOWN.replace("slug: kn1-contrib-a,", f"slug: {slug!r},").replace(
+        "derived_from: kn1-contrib-a", "derived_from: kn1-program-x"
+    )
+    bad = bad.replace("derived_from: kn1-program-x", f"derived_from: {slug!r}")
+    with pytest.raises(RundownError) as err:
+        import_rundown(text=bad, fmt="yaml")
+    assert "field 'slug'" in str(err.value) and "lowercase ASCII" in str(err.value)
+    assert not Event.objects.filter(slug="expo").exists()
+
+
+def test_a_site_other_events_use_changes_only_for_a_lead_of_all_of_them(event):
+    from django.contrib.auth import get_user_model
+
+    from retro import services
+
+    other = Event.objects.create(
+        name="Winter Expo", slug="winter", start=event.start, end=event.end
+    )
+    other_lead = make_user("lead-y")
+    services.set_membership(event=other, user=other_lead, role=Role.LEAD, actor=None)
+    start, end = iso(event.start), iso(event.end)
+    renamed = (
+        f'event: {{slug: winter, name: Winter Expo, time_zone: UTC, start: "{start}", '
+        f'end: "{end}"}}\n'
+        "sites:\n"
+        "  - {slug: venue, name: Renamed by Y, role: monitoring, city: Reno, time_zone: UTC}\n"
+    )
+    with pytest.raises(RundownError) as err:  # the summit uses it, and Y does not lead it
+        import_rundown(text=renamed, fmt="yaml", actor=other_lead, only_event="winter")
+    assert "Site 'venue' is also used by Test Summit" in str(err.value)
+    venue = Site.objects.get(slug="venue")
+    assert (venue.name, venue.role, venue.time_zone) == (
+        "Venue encode",
+        "encode",
+        "America/Los_Angeles",
+    )
+    services.set_membership(event=event, user=other_lead, role=Role.LEAD, actor=None)
+    lead_of_both = get_user_model().objects.get(pk=other_lead.pk)
+    import_rundown(text=renamed, fmt="yaml", actor=lead_of_both, only_event="winter")
+    assert Site.objects.get(slug="venue").name == "Renamed by Y"

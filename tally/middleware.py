@@ -97,6 +97,7 @@ def nul_field(request) -> str | None:
     """The first query parameter or form field whose name or value holds a NUL character."""
     sources = [request.GET]
     if request.method == "POST" and request.content_type in FORM_TYPES:
+        request.body  # noqa: B018 - keep the body readable for views that read it raw
         sources.append(request.POST)
     for params in sources:
         for name, values in params.lists():

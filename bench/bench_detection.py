@@ -32,7 +32,7 @@ FEEDS = 8
 ROUNDS = 6
 RECORDS = 1_000
 CAPTURE = ROOT / "tests/integrations/captures/clean-1.srt-stats.jsonl"
-START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+START = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
 
 
 def body(sid: int, start: datetime) -> bytes:

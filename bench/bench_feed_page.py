@@ -22,7 +22,7 @@ from integrations.formats import KEY_METRICS
 
 DB_NAME = "bench_feed_page"
 METRICS = KEY_METRICS["srt"]  # the charts the feed page draws for an SRT feed
-DAY = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+DAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
 WARMUP, RUNS = 10, 100
 
 

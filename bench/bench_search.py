@@ -141,7 +141,9 @@ def build(rng):
         cur.execute("TRUNCATE retro_entry, runbooks_runbook, retro_event CASCADE")
     text = Text(rng)
     user, _ = User.objects.get_or_create(username="bench-searcher")
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    start = (datetime.now(UTC) - timedelta(days=400)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     events = [
         Event.objects.create(
             slug=f"bench-{i}", name=f"Bench {i}", start=start, end=start + timedelta(days=4)

@@ -34,10 +34,13 @@ BATCHES = 40
 RECORDS = 60  # SRT JSON records per batch, 36 metrics each
 
 
+DAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
+
+
 def srt_body(batch: int) -> bytes:
     import json
 
-    start = datetime(2026, 11, 26, 17, 0, tzinfo=UTC) + timedelta(minutes=batch)
+    start = DAY + timedelta(minutes=batch)
     template = Path("tests/integrations/captures/clean-1.srt-stats.jsonl").read_text().splitlines()
     lines = []
     for i in range(RECORDS):

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import percentile, report, setup_django
 
-DAY = datetime(2026, 11, 26, tzinfo=UTC)
+DAY = (datetime.now(UTC) - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
 START = DAY + timedelta(hours=8)
 POINTS = 16_667
 STEP_MS = 2_592  # 12 h / 16,667 points

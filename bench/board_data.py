@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 PASSWORD = "bench-password-not-secret-42"
-START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+START = (datetime.now(UTC) - timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
 
 
 def fresh_event(slug: str = "bench"):

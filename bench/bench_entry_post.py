@@ -8,6 +8,7 @@ Requests alternate, so both see the same machine load.
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,7 +40,7 @@ def main() -> int:
             "feeds": [f"s{i % 8}-feed-{i % 20}", f"s{i % 8}-feed-{(i + 1) % 20}"],
             "session": f"s{i % 8}",
             "tags": ["srt", "asl"],
-            "occurred_at": "2026-11-24T18:00:00+00:00",
+            "occurred_at": (event.start + timedelta(hours=27)).isoformat(),
         }
         started = time.perf_counter()
         response = client.post(url, body, content_type="application/json")

@@ -8,6 +8,7 @@ audit line. Re-importing the same file changes nothing and writes no audit line.
 
 import csv
 import io
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -335,8 +336,6 @@ class _Plan:
         if start and end:
             tz = self.event_values.get("time_zone") or "UTC"
             try:
-                import zoneinfo
-
                 values["day"] = start.astimezone(zoneinfo.ZoneInfo(tz)).date()
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 values["day"] = start.date()

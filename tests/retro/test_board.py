@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from retro import services
 from retro.models import Entry, Event, Membership
+from tests.conftest import TODAY
 
 BOARD = "/events/summit/board/"
 
@@ -258,7 +259,7 @@ def test_after_the_event_the_board_asks_for_the_time_before_sending(operator_cli
     [
         {"cursor": "0001-01-01T00:00:00Z"},
         {"cursor": "9999-12-31T23:59:59-14:00"},
-        {"cursor": "2026-01-01T00:00:00+99:00"},
+        {"cursor": f"{TODAY}T00:00:00+99:00"},
         {"cursor": "\x00"},
         {"since": "0001-01-01T00:00:00Z"},
         {"q": "loss\x00"},

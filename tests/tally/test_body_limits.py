@@ -12,9 +12,7 @@ def big_entry(event, size: int) -> str:
     return json.dumps({"id": str(uuid.uuid4()), "kind": "win", "body": "x" * size})
 
 
-def test_an_entry_body_over_the_request_limit_is_413_and_nothing_is_stored(
-    operator_client, event
-):
+def test_an_entry_body_over_the_request_limit_is_413_and_nothing_is_stored(operator_client, event):
     body = big_entry(event, settings.TALLY_REQUEST_MAX_BYTES + 1)
     response = operator_client.post(
         f"/api/v1/events/{event.slug}/entries/", body, content_type="application/json"

@@ -21,13 +21,15 @@ from rest_framework.authentication import (
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from retro import services as retro_services
 from retro.models import Event, Role
-from retro.selectors import event_for_user, has_role
+from retro.selectors import can_edit_entry, entry_for_user, event_for_user, has_role
+from tally.api import Conflict
 
-from . import review, selectors, services
+from . import anomalies, review, selectors, services, snapshots
 from .formats import FormatError
 from .formats.base import decode_text, load_json
-from .models import IngestBatch, IngestKey
+from .models import Anomaly, IngestBatch, IngestKey, TelemetrySnapshot
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -66,14 +68,13 @@ class IngestKeyScheme(OpenApiAuthenticationExtension):
 
 def read_body(request, limit: int) -> bytes:
     """The raw body, refused over `limit`; gzip is inflated with a hard cap (memory bounded)."""
-    raw = request._request if hasattr(request, "_request") else request
-    length = raw.META.get("CONTENT_LENGTH") or "0"
+    length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"The body is over the {limit}-byte limit.")
-    body = raw.body
+    body = request.body
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is over the {limit}-byte limit.")
-    if raw.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() in ("gzip", "x-gzip"):
+    if request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() in ("gzip", "x-gzip"):
         body = gunzip_capped(body, limit)
     return body
 
@@ -337,9 +338,6 @@ class AnomalyDismissApi(APIView):
 
     @extend_schema(request=dict, responses={200: dict})
     def post(self, request, event: str, pk: int):
-        from . import anomalies
-        from .models import Anomaly
-
         ev = event_for_user(request.user, event, Role.LEAD)
         anomaly = get_object_or_404(Anomaly, pk=pk, event=ev)
         reason = request.data.get("reason") if isinstance(request.data, dict) else None
@@ -353,15 +351,11 @@ class ThresholdsApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, event: str):
-        from . import anomalies
-
         ev = event_for_user(request.user, event, Role.VIEWER)
         return Response(anomalies.thresholds_for(ev))
 
     @extend_schema(request=dict, responses={200: dict})
     def patch(self, request, event: str):
-        from . import anomalies
-
         ev = event_for_user(request.user, event, Role.LEAD)
         if not isinstance(request.data, dict):
             raise ValidationError({"detail": "Send an object of threshold names and numbers."})
@@ -375,11 +369,6 @@ class EntryTelemetryApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, pk):
-        from retro.selectors import entry_for_user
-
-        from . import snapshots
-        from .models import TelemetrySnapshot
-
         entry = entry_for_user(request.user, pk)
         snapshot = TelemetrySnapshot.objects.filter(entry=entry).first()
         content = None if snapshot else snapshots.build(entry)
@@ -387,11 +376,6 @@ class EntryTelemetryApi(APIView):
 
     @extend_schema(request=dict, responses={200: dict})
     def put(self, request, pk):
-        from retro import services as retro_services
-        from retro.selectors import can_edit_entry, entry_for_user
-
-        from . import snapshots
-
         entry = entry_for_user(request.user, pk, Role.OPERATOR)
         if not can_edit_entry(request.user, entry):
             raise exceptions.PermissionDenied("Operators change their own entries; leads any.")
@@ -415,8 +399,6 @@ class EntryTelemetryApi(APIView):
                 window_after=int((end - entry.occurred_at).total_seconds()),
             )
         except retro_services.RetroFinalized as err:
-            from tally.api import Conflict
-
             raise Conflict(str(err)) from None
         entry.refresh_from_db()
         lo, hi = snapshots.window_of(entry)

@@ -17,6 +17,7 @@ from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from retro.models import Entry
 from retro.services import MAX_TELEMETRY_WINDOW
 from tally import charts
 
@@ -111,9 +112,6 @@ GROUP BY feed_id, metric_id
 
 def _series_pg(feed_ids, metric_ids, start, end) -> dict[tuple[int, int], tuple[int, list]]:
     """PostgreSQL builds each series' JSON points itself: (feed, metric) -> (count, points)."""
-
-    from django.db import connection
-
     if end - start <= RAW_UP_TO:
         sql = _PG_SERIES.format(t="time", v="value", table=TelemetrySample._meta.db_table, extra="")
     else:
@@ -264,8 +262,6 @@ def sparkline_for(content: dict, marker: datetime) -> str:
 
 def freeze(*, entry_id) -> TelemetrySnapshot | None:
     """Build and store (or replace) the entry's snapshot; None when the entry is gone."""
-    from retro.models import Entry
-
     entry = Entry.objects.filter(pk=entry_id).first()
     if entry is None:
         return None

@@ -247,9 +247,6 @@ def load_body(data: bytes | str) -> dict:
     return body
 
 
-_load_body = load_body  # the name integrations.services imported first
-
-
 def _gunzip(data: bytes) -> bytes:
     """Inflate a gzip body, refusing anything that expands past MAX_BODY_BYTES."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)

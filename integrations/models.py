@@ -225,6 +225,10 @@ class Anomaly(models.Model):
         INPUT_LOSS = "input_loss", "Input loss / no data"
         DROPPED_FRAMES = "dropped_frames", "Dropped frames"
         CC_ERRORS = "cc_errors", "Continuity-counter errors"
+        RECONNECT = "reconnect", "Reconnect"
+        ENCODER_EXIT = "encoder_exit", "Encoder exited abnormally"
+        CAPTIONS_MISSING = "captions_missing", "Captions missing"
+        CAPTION_LAG = "caption_lag", "Caption lag"
         ALERT = "alert", "Alert"
 
     class Source(models.TextChoices):

@@ -28,6 +28,7 @@ from django.utils import timezone
 from retro import audit
 from retro.models import Event, Feed
 
+from .formats import srt
 from .formats.base import Alert, Sample
 from .models import (
     Anomaly,
@@ -43,7 +44,7 @@ DEFAULTS: dict[str, float] = {
     "packet_loss_pct": 1.0,
     "unrecovered_packets": 0.0,
     "bitrate_drop_pct": 50.0,
-    "gap_seconds": 30.0,
+    "gap_seconds": 5.0,
     "dropped_frames": 5.0,
     "cc_errors": 0.0,
     "merge_seconds": 60.0,
@@ -52,7 +53,12 @@ HELP = {
     "packet_loss_pct": "Packet loss above this share of packets received (%, before recovery).",
     "unrecovered_packets": "Unrecovered (dropped) packets per sample above this count.",
     "bitrate_drop_pct": "Bitrate below this share of the feed's recent median (%).",
-    "gap_seconds": "No data for longer than this while the feed's session is on air (s).",
+    "gap_seconds": (
+        "Input loss: no data while the feed's session is on air for longer than this or"
+        " than three times the feed's reporting interval, whichever is longer (s). The"
+        " default is 5 s; a value set here replaces that floor, the three intervals always"
+        " apply."
+    ),
     "dropped_frames": "Dropped frames per sample above this count.",
     "cc_errors": "Continuity-counter errors per sample above this count.",
     "merge_seconds": "Breaches closer than this merge into one anomaly (s).",
@@ -83,11 +89,16 @@ ABOVE: dict[str, tuple[str, str]] = {
 RISING: dict[str, tuple[str, str]] = {"encoder.drop_frames": (K.DROPPED_FRAMES, "dropped_frames")}
 BITRATES = ("recv.mbitRate", "encoder.bitrate", "mediaconnect.SourceBitRate", "medialive.NetworkIn")
 SRT_LOSS = ("recv.packetsLost", "recv.packets")
-WATCHED = frozenset((*ABOVE, *RISING, *BITRATES, *SRT_LOSS))
+WATCHED = frozenset((*ABOVE, *RISING, *BITRATES, *SRT_LOSS, srt.SOCKET, srt.ELAPSED))
 MIN_SPACING, MAX_SPACING = 1.0, 60.0
 _METRIC, _TIME = attrgetter("metric"), attrgetter("time")
 CLOUDWATCH = ("mediaconnect.", "medialive.", "mediapackage.")
 BITRATE_LOOKBACK = timedelta(minutes=15)
+# Stored samples a feed's reporting interval is estimated from when a batch has too few.
+INTERVAL_HISTORY = 10
+# Collectors post in batches, so "no data yet" is only silence after this long in real time
+# (detect_silent_feeds); the gap's exact span comes from the data once it is back.
+LATE_DELIVERY = timedelta(seconds=60)
 
 
 def thresholds_for(event: Event) -> dict[str, float]:
@@ -214,6 +225,8 @@ def detect(
             continue
         samples = samples_by_feed.get(feed_id, [])
         found = sample_breaches(feed, samples, limits, batch.format, metric_ids)
+        if batch.format == "ffmpeg":
+            found += encoder_exits(samples, alerts_by_feed.get(feed_id, []))
         found += alert_spans(feed_id, alerts_by_feed.get(feed_id, []))
         for breach in found:
             changed += merge(event.pk, feed_id, breach, limits)
@@ -298,6 +311,7 @@ def sample_breaches(
     found += _srt_loss(by_metric, spacing, limits)
     found += _bitrate_drops(feed, by_metric, spacing, limits)
     found += _gaps(feed, by_metric, limits, fmt, metric_ids or {})
+    found += _reconnects(feed, by_metric, metric_ids or {})
     return found
 
 
@@ -367,6 +381,24 @@ def on_air(feed: Feed) -> tuple[datetime, datetime] | None:
     return session.scheduled_start, session.scheduled_end
 
 
+def silence_limit(limits: dict, interval: float) -> float:
+    """Seconds of silence on air that make input loss: max(gap_seconds, 3 x the interval).
+
+    `gap_seconds` is the floor (5 s unless the event sets it); three reporting intervals
+    always apply, so a feed reporting once a minute is not "lost" between two reports.
+    """
+    return max(limits["gap_seconds"], 3 * interval)
+
+
+def _reporting_interval(stored, times: list[datetime]) -> float:
+    """The feed's typical spacing of one metric: from the batch, or with the stored samples
+    before it when the batch is too short to tell (a collector posting every record)."""
+    if len(times) < 3:
+        earlier = stored.filter(time__lt=times[0]).order_by("-time")[:INTERVAL_HISTORY]
+        times = sorted({*earlier.values_list("time", flat=True), *times})
+    return _spacing(times)
+
+
 def _gaps(feed, by_metric, limits, fmt, metric_ids: dict[str, int]) -> list[Breach]:
     """No data while on air: holes in the feed's most reported metric, this batch and around it."""
     window = on_air(feed)
@@ -374,12 +406,11 @@ def _gaps(feed, by_metric, limits, fmt, metric_ids: dict[str, int]) -> list[Brea
         return []
     metric = max(sorted(by_metric), key=lambda m: len(by_metric[m]))
     times = [s.time for s in by_metric[metric]]
-    spacing = _spacing(times)
-    limit = max(limits["gap_seconds"], 3 * spacing)
     metric_id = metric_ids.get(metric) or (
         Metric.objects.filter(name=metric).values_list("pk", flat=True).first()
     )
     stored = TelemetrySample.objects.filter(feed_id=feed.pk, metric_id=metric_id)
+    limit = silence_limit(limits, _reporting_interval(stored, times))
     # The stored samples just before and just after the batch, in one round trip.
     around = (
         Metric.objects.filter(pk=metric_id)
@@ -391,6 +422,8 @@ def _gaps(feed, by_metric, limits, fmt, metric_ids: dict[str, int]) -> list[Brea
         .first()
     ) or (None, None)
     edges = [*filter(None, around[:1]), *times, *filter(None, around[1:])]
+    if around[0] is not None and (times[0] - around[0]).total_seconds() <= limit:
+        _drop_late_silence(feed, max(around[0], window[0]) - timedelta(seconds=limit), times[0])
     found = []
     for a, b in itertools.pairwise(edges):
         if (b - a).total_seconds() <= limit:
@@ -413,6 +446,81 @@ def _gaps(feed, by_metric, limits, fmt, metric_ids: dict[str, int]) -> list[Brea
             )
         )
     return found
+
+
+def _drop_late_silence(feed, since: datetime, until: datetime) -> None:
+    """An open input loss that detect_silent_feeds opened (only it leaves them open) between
+    `since` and `until` was data arriving late, not silence: the batch that filled the hole
+    shows no gap there, so the anomaly goes."""
+    Anomaly.objects.filter(
+        feed_id=feed.pk,
+        kind=K.INPUT_LOSS,
+        key="gap",
+        source=Anomaly.Source.DETECTOR,
+        start__gte=since,
+        start__lt=until,
+        end__isnull=True,
+        dismissed_at__isnull=True,
+    ).delete()
+
+
+def _reconnects(feed, by_metric, metric_ids: dict[str, int]) -> list[Breach]:
+    """SRT records of consecutive connections (a new socket id, or `time` reset on the same
+    socket; a counter wrap is neither), this batch and the stored records around it."""
+    sockets = by_metric.get(srt.SOCKET)
+    if not sockets:
+        return []
+    elapsed = {s.time: s.value for s in by_metric.get(srt.ELAPSED, [])}
+    records = {s.time: (int(s.value), elapsed.get(s.time)) for s in sockets}
+    records.update(_stored_records_around(feed, sockets[0].time, sockets[-1].time, metric_ids))
+    found = []
+    for (t0, before), (t1, after) in itertools.pairwise(sorted(records.items())):
+        if not srt.is_reconnect(before, after):
+            continue
+        reason = "new socket id" if before[0] != after[0] else "SRT time reset"
+        detail = {"reason": reason, "socket_before": before[0], "socket_after": after[0]}
+        found.append(Breach(K.RECONNECT, srt.SOCKET, t0, t1, None, "", detail=detail))
+    return found
+
+
+def _stored_records_around(feed, first, last, metric_ids) -> dict:
+    """time -> (socket id, `time`) of the stored SRT records just before and just after."""
+    if srt.SOCKET not in metric_ids:
+        metric_ids = dict(
+            Metric.objects.filter(name__in=[srt.SOCKET, srt.ELAPSED]).values_list("name", "pk")
+        )
+    socket_id = metric_ids.get(srt.SOCKET)
+    ids = [socket_id, metric_ids.get(srt.ELAPSED)]
+    stored = TelemetrySample.objects.filter(feed_id=feed.pk, metric_id=socket_id)
+    before = stored.filter(time__lt=first).order_by("-time").values("time")[:1]
+    after = stored.filter(time__gt=last).order_by("time").values("time")[:1]
+    rows = TelemetrySample.objects.filter(feed_id=feed.pk, metric_id__in=ids).filter(
+        Q(time=Subquery(before)) | Q(time=Subquery(after))
+    )
+    found: dict = {}
+    for moment, metric_id, value in rows.values_list("time", "metric_id", "value"):
+        sid, age = found.get(moment, (None, None))
+        if metric_id == socket_id:
+            sid = int(value)
+        else:
+            age = value
+        found[moment] = (sid, age)
+    return {moment: record for moment, record in found.items() if record[0] is not None}
+
+
+def encoder_exits(samples: list[Sample], alerts: list[Alert]) -> list[Breach]:
+    """An ffmpeg progress file whose last block is not `progress=end`: the encoder was killed or
+    crashed. The anomaly sits at that last block (the encoder's last sign of life)."""
+    if not samples:
+        return []
+    last = max(map(_TIME, samples))
+    if any(a.kind == "encoder_end" and a.time >= last for a in alerts):
+        return []
+    frames = [s.value for s in samples if s.metric == "encoder.frame" and s.time == last]
+    detail = {"reason": "progress file ended without progress=end"}
+    if frames:
+        detail["last_frame"] = int(frames[0])
+    return [Breach(K.ENCODER_EXIT, "progress", last, last, None, "", detail=detail)]
 
 
 def alert_spans(feed_id: int, alerts: list[Alert]) -> list[Breach]:
@@ -502,6 +610,22 @@ def _later_end(keep, other, breach) -> datetime | None:
     return max(keep.end, other.end)
 
 
+def _status_interval(status: FeedTelemetryStatus) -> float:
+    """The feed's reporting interval from its last stored samples of one metric it reports."""
+    if not status.metric_ids:
+        return MIN_SPACING
+    times = (
+        TelemetrySample.objects.filter(
+            feed_id=status.feed_id,
+            metric_id=status.metric_ids[0],
+            time__lte=status.last_sample_at,
+        )
+        .order_by("-time")
+        .values_list("time", flat=True)[:INTERVAL_HISTORY]
+    )
+    return _spacing(sorted(times))
+
+
 def detect_silent_feeds(*, now: datetime | None = None) -> int:
     """Open an input-loss anomaly for on-air feeds that stopped reporting (no data after it)."""
     now = now or timezone.now()
@@ -516,7 +640,11 @@ def detect_silent_feeds(*, now: datetime | None = None) -> int:
         window = on_air(status.feed)
         start = max(status.last_sample_at, window[0])
         end = min(now, window[1])
-        if (now - status.last_sample_at).total_seconds() <= limits["gap_seconds"] or end <= start:
+        if now - status.last_sample_at <= LATE_DELIVERY or end <= start:
+            continue
+        if (now - status.last_sample_at).total_seconds() <= silence_limit(
+            limits, _status_interval(status)
+        ):
             continue
         with transaction.atomic():
             FeedTelemetryStatus.objects.select_for_update().filter(pk=status.pk).first()

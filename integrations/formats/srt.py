@@ -9,8 +9,10 @@ the ms since the socket was created); columns are read by position, never by a d
 Time comes from ``timepoint`` (ISO 8601 with an offset such as ``+0000``) and is converted to UTC;
 a timepoint without an offset rejects the record. Samples have ``source=None`` (the feed comes
 from the ingest URL) and ``connection=f"{sid}#{n}"``: a socket id seen for the first time, or a
-decrease of ``time`` on a known socket, starts connection ``n`` = 1, 2, ... of that socket. A
-reset is a new connection, never a counter wrap.
+decrease of ``time`` on a known socket, starts connection ``n`` = 1, 2, ... of that socket,
+unless ``time`` was past ``WRAP_FLOOR_MS`` (a counter wrap is the same connection). Every record
+also yields ``srt.socket`` and ``srt.elapsed`` samples (``connection_samples``), from which
+anomaly detection tells reconnects across batches (``is_reconnect``).
 
 Packet and byte counters (``packets*``, ``bytes*``) are emitted per interval. srt-live-transmit
 clears them after every record unless it runs with ``-f``, in which case they are cumulative since
@@ -86,7 +88,16 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("recv.msTsbPdDelay", "msRcvTsbPdDelay", "ms", "SRT receiver latency (TSBPD delay)"),
 )
 
-METRICS: dict[str, tuple[str, str]] = {name: (unit, label) for name, _, unit, label in _FIELDS}
+# Which connection a record came from, one sample each per record (see connection_samples).
+SOCKET, ELAPSED = "srt.socket", "srt.elapsed"
+CONNECTION_METRICS: dict[str, tuple[str, str]] = {
+    SOCKET: ("id", "SRT socket id"),
+    ELAPSED: ("ms", "SRT connection age (ms since the socket was created)"),
+}
+METRICS: dict[str, tuple[str, str]] = {
+    **{name: (unit, label) for name, _, unit, label in _FIELDS},
+    **CONNECTION_METRICS,
+}
 CSV_COLUMNS: dict[str, str] = {column: name for name, column, _, _ in _FIELDS}
 _CSV_META = ("Timepoint", "Time", "SocketID")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -141,9 +152,9 @@ class _Collector:
         self.rejected.append(Rejected(number, field, reason))
 
     def connection(self, sid: int, elapsed: float | None) -> str:
-        """Name the connection a record belongs to; a decrease of `time` starts a new one."""
+        """Name the connection a record belongs to; a reset of `time` starts a new one."""
         epoch, last = self._sockets.get(sid, (0, None))
-        if epoch == 0 or (elapsed is not None and last is not None and elapsed < last):
+        if epoch == 0 or is_time_reset(last, elapsed):
             epoch += 1
         self._sockets[sid] = (epoch, elapsed if elapsed is not None else last)
         return f"{sid}#{epoch}"
@@ -258,6 +269,7 @@ class _Collector:
         """Convert counters and build the samples."""
         cumulative = _cumulative_connections(self.records, self.counters)
         samples = _emit(self.records, cumulative, self.rejected)
+        samples += connection_samples(self.records)
         return ParseResult(samples=samples, alerts=[], rejected=self.rejected)
 
 
@@ -497,4 +509,39 @@ def _emit(records: list[_Record], cumulative: set[str], rejected: list[Rejected]
                         continue
                     value -= last
             append(new(Sample, (None, metric, moment, value, unit, connection, None)))
+    return samples
+
+
+# --- Reconnects -------------------------------------------------------------------------
+
+# `time` is ms since the socket was created. A decrease from a value this large (a socket up
+# for 23.8 days, where a signed 32-bit millisecond counter wraps; no show's connection lives
+# that long) is the counter wrapping, not the connection starting again.
+WRAP_FLOOR_MS = 2**31 - 3_600_000
+
+
+def is_time_reset(before: float | None, after: float | None) -> bool:
+    """True when `time` went back on one socket: a new connection, unless it was a counter wrap."""
+    if before is None or after is None or after >= before:
+        return False
+    return before < WRAP_FLOOR_MS
+
+
+def is_reconnect(before: tuple[int, float | None], after: tuple[int, float | None]) -> bool:
+    """Whether two consecutive records, (socket id, `time`) each, belong to different connections:
+    a new socket id, or `time` reset on the same socket (a wrap is not a reset)."""
+    return before[0] != after[0] or is_time_reset(before[1], after[1])
+
+
+def connection_samples(records: list[_Record]) -> list[Sample]:
+    """``srt.socket`` (the socket id) and ``srt.elapsed`` (its ``time``) of every record, so that
+    a reconnect can be told across batches: the stored record before a batch has them too."""
+    samples = []
+    for record in records:
+        sid = float(record.connection.partition("#")[0])
+        samples.append(Sample(None, SOCKET, record.time, sid, "id", record.connection))
+        if record.elapsed is not None:
+            samples.append(
+                Sample(None, ELAPSED, record.time, record.elapsed, "ms", record.connection)
+            )
     return samples

@@ -5,10 +5,17 @@ from datetime import UTC, datetime, timedelta
 
 from integrations import services
 from integrations.models import IngestBatch
+from tests.conftest import EVENT_START
 from tests.workers import wait_for
 
+# One SRT connection for every batch a test builds: `time` is the socket's age in ms, so that
+# consecutive batches read as the same connection (not a reconnect).
+SOCKET_OPENED = EVENT_START - timedelta(days=1)
 
-def srt_lines(start: datetime, seconds: int, *, step: int = 1, lost=None, skip=None) -> bytes:
+
+def srt_lines(
+    start: datetime, seconds: int, *, step: int = 1, lost=None, skip=None, sid: int = 4242
+) -> bytes:
     """srt-live-transmit -pf:json records every `step` s; lost(t) packets lost at offset t."""
     records = []
     for t in range(0, seconds, step):
@@ -20,9 +27,9 @@ def srt_lines(start: datetime, seconds: int, *, step: int = 1, lost=None, skip=N
         records.append(
             json.dumps(
                 {
-                    "sid": 4242,
+                    "sid": sid,
                     "timepoint": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000"),
-                    "time": t * 1000 + 500,
+                    "time": int((moment - SOCKET_OPENED).total_seconds() * 1000),
                     "link": {"rtt": 70.0, "bandwidth": 12.0},
                     "recv": {
                         "packets": packets,

@@ -368,7 +368,7 @@ def test_thresholds_api_saves_for_leads_with_an_audit_record(event, lead_api, op
     assert response.json()["gap_seconds"] == 12.5
     assert operator_api.get(url).json()["gap_seconds"] == 12.5
     log = AuditLog.objects.get(action="thresholds.update")
-    assert log.changes == {"gap_seconds": [30.0, 12.5]}
+    assert log.changes == {"gap_seconds": [5.0, 12.5]}
 
 
 def test_the_report_lists_unreviewed_anomalies_and_impact_minutes(event):

@@ -82,7 +82,7 @@ def test_the_thresholds_form_refuses_bad_numbers_with_400_and_saves_good_ones_au
         "packet_loss_pct": "2.5",
         "unrecovered_packets": "0",
         "bitrate_drop_pct": "50",
-        "gap_seconds": "30",
+        "gap_seconds": "5",
         "dropped_frames": "5",
         "cc_errors": "0",
         "merge_seconds": "60",

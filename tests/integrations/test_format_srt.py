@@ -44,7 +44,7 @@ def test_clean_json_capture_yields_65_records_of_one_socket_without_loss():
     assert times[-1] == datetime(2026, 11, 26, 2, 43, 31, 890929, tzinfo=UTC)
     assert {s.connection for s in result.samples} == {"579694407#1"}
     assert {s.source for s in result.samples} == {None}
-    assert len(result.samples) == 65 * 36
+    assert len(result.samples) == 65 * (36 + 2)  # + srt.socket, srt.elapsed
     for metric in ("recv.packetsLost", "recv.packetsDropped", "recv.packetsRetransmitted"):
         assert set(series(result, metric)) == {0.0}
 
@@ -202,7 +202,7 @@ def test_json_array_of_records_is_accepted():
 
     result = srt.parse_json(as_array, now=NOW)
 
-    assert len(result.samples) == 5 * 36
+    assert len(result.samples) == 5 * (36 + 2)
     assert series(result, "recv.packets") == [167, 151, 143, 157, 144]
 
 
@@ -240,7 +240,7 @@ def test_bad_records_are_rejected_and_the_rest_is_kept():
     assert "negative counter" in reasons[(5, "recv.packetsLost")]
     assert "future" in reasons[(6, "timepoint")]
     assert len({s.time for s in result.samples}) == 63
-    assert len(result.samples) == 63 * 36 - 3
+    assert len(result.samples) == 63 * (36 + 2) - 3
 
 
 def test_nan_literal_in_the_csv_is_rejected_per_field():
@@ -310,7 +310,7 @@ def test_repeated_csv_header_from_appended_files_is_skipped():
 
     result = srt.parse_csv(data + data, now=NOW)
 
-    assert len(result.samples) == 2 * 65 * 36
+    assert len(result.samples) == 2 * 65 * (36 + 2)
     assert {s.connection for s in result.samples} == {"1038258332#1", "1038258332#2"}
 
 

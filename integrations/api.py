@@ -66,9 +66,24 @@ class IngestKeyScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "An event's ingest key."}
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = "Send the body with a Content-Length (no chunked upload)."
+    default_code = "length_required"
+
+
 def read_body(request, limit: int) -> bytes:
-    """The raw body, refused over `limit`; gzip is inflated with a hard cap (memory bounded)."""
+    """The raw body, refused over `limit`; gzip is inflated with a hard cap (memory bounded).
+
+    A chunked body without a Content-Length is a 411 (tally.middleware.BodyLimitMiddleware
+    answers it first; this keeps the view from reading such a body as empty).
+    """
     length = request.META.get("CONTENT_LENGTH") or "0"
+    if (
+        not request.META.get("CONTENT_LENGTH")
+        and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    ):
+        raise LengthRequired()
     if length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"The body is over the {limit}-byte limit.")
     body = request.body
@@ -249,6 +264,8 @@ def batch_json(batch: IngestBatch) -> dict:
         "format": batch.format,
         "state": batch.state,
         "samples": batch.samples,
+        "replaced": batch.replaced,
+        "duplicates": batch.duplicates,
         "alerts": batch.alerts,
         "rejected": batch.rejected_count,
         "rejected_records": batch.rejected,

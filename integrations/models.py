@@ -70,7 +70,11 @@ class IngestBatch(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
-    samples = models.PositiveIntegerField(default=0)
+    samples = models.PositiveIntegerField(default=0)  # new samples stored
+    # Samples whose (feed, metric, time) was stored already: with another value (this batch's
+    # value replaced it: the later batch wins) or with the same one (nothing written).
+    replaced = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
     alerts = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, blank=True)
     rejected_count = models.PositiveIntegerField(default=0)

@@ -8,6 +8,7 @@ one transaction, so a killed worker leaves it pending and a rerun stores it exac
 import gc
 import hashlib
 import hmac
+import json
 import secrets
 from collections import defaultdict
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from retro.models import Event, Feed
 
 from . import anomalies, storage
 from .formats import FormatError, ParseResult, check, parse
-from .formats.base import Alert, Sample
+from .formats.base import Alert, Rejected, Sample
 from .formats.cloudwatch import load_body as load_firehose_body
 from .models import (
     FeedTelemetryStatus,
@@ -52,6 +53,7 @@ _METRIC = attrgetter("metric")
 _VALUE = attrgetter("value")
 _STATS = attrgetter("stats")
 _UNIT = attrgetter("unit")
+_SOURCE = attrgetter("source")
 
 
 def max_attempts() -> int:
@@ -335,19 +337,106 @@ def after_batch_stored(
 
 
 def _parse_batch(batch: IngestBatch) -> ParseResult:
+    """Parse a batch's body, then reject per record what must not be stored (_screen)."""
     kwargs = _parse_options(batch.format, batch.options, batch.received_at)
-    return parse(batch.format, bytes(batch.body), **kwargs)
+    return _screen(batch, parse(batch.format, bytes(batch.body), **kwargs))
+
+
+def window_margin() -> timedelta:
+    """How far outside its event's window a sample may lie (TALLY_INGEST_WINDOW_MARGIN_DAYS)."""
+    return timedelta(days=getattr(settings, "TALLY_INGEST_WINDOW_MARGIN_DAYS", 2))
+
+
+def sample_bounds(event: Event, received_at: datetime) -> tuple[datetime, datetime, str, str]:
+    """(earliest, latest, why before, why after) for the sample times a batch may store.
+
+    Earliest: the event's start minus the margin, but never before the raw retention (a
+    sample older than that would be pruned at once). Latest: the event's end plus the margin
+    (the parsers already refuse more than a day past the receipt). So one batch touches a
+    handful of day partitions at most.
+    """
+    margin = window_margin()
+    days = margin.days
+    by_event = event.start - margin
+    by_retention = received_at - timedelta(days=settings.TALLY_RAW_RETENTION_DAYS)
+    if by_retention > by_event:
+        early = f"older than the raw retention ({settings.TALLY_RAW_RETENTION_DAYS} days)"
+    else:
+        early = f"more than {days} days before the event starts"
+    return (
+        max(by_event, by_retention),
+        event.end + margin,
+        early,
+        f"more than {days} days after the event ends",
+    )
+
+
+def _screen(batch: IngestBatch, result: ParseResult) -> ParseResult:
+    """Reject, per record, samples outside the batch's time bounds and samples or alerts with
+    a NUL character (PostgreSQL cannot store one); one rejection per source and time."""
+    samples = result.samples
+    if samples:
+        event = Event.objects.only("start", "end").get(pk=batch.event_id)
+        earliest, latest, early, late = sample_bounds(event, batch.received_at)
+        times = set(map(_TIME, samples))
+        texts = set(map(_METRIC, samples)) | set(map(_UNIT, samples))
+        texts |= set(filter(None, map(_SOURCE, samples)))
+        nul = any("\x00" in text for text in texts)
+        if nul or min(times) < earliest or max(times) > latest:
+            bounds = (earliest, latest, early, late)
+            result.samples = _screened_samples(samples, bounds, result.rejected, nul)
+    if result.alerts:
+        result.alerts = [a for a in result.alerts if not _alert_has_nul(a, result.rejected)]
+    return result
+
+
+def _screened_samples(samples, bounds, rejected: list[Rejected], nul: bool) -> list[Sample]:
+    earliest, latest, early, late = bounds
+    kept, seen = [], set()
+    for sample in samples:
+        reason = None
+        if sample.time < earliest:
+            reason = ("time", f"sample time {sample.time.isoformat()} is {early}")
+        elif sample.time > latest:
+            reason = ("time", f"sample time {sample.time.isoformat()} is {late}")
+        elif nul and (field := _nul_field(sample)):
+            reason = (field, f"{field} contains a NUL character")
+        if reason is None:
+            kept.append(sample)
+        elif (sample.source, sample.time, reason) not in seen:
+            seen.add((sample.source, sample.time, reason))
+            rejected.append(Rejected(None, reason[0], _where(sample.source) + reason[1]))
+    return kept
+
+
+def _nul_field(sample: Sample) -> str | None:
+    for field in ("source", "metric", "unit"):
+        if "\x00" in (getattr(sample, field) or ""):
+            return field
+    return None
+
+
+def _where(source: str | None) -> str:
+    return f"source {source!r:.80}: " if source is not None and "\x00" not in source else ""
+
+
+def _alert_has_nul(alert: Alert, rejected: list[Rejected]) -> bool:
+    texts = (alert.source or "", alert.alarm_id, alert.kind, alert.message)
+    if any("\x00" in text for text in texts) or "\\u0000" in json.dumps(alert.detail):
+        rejected.append(Rejected(None, "alert", f"alert {alert.alarm_id!r:.80} contains a NUL"))
+        return True
+    return False
 
 
 def _store(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
-    """Store what maps to feeds; return (samples stored, alerts stored, unmapped by source)."""
+    """Store what maps to feeds, each (feed, metric, time) once; return (storage.Stored,
+    alerts stored, unmapped by source)."""
     samples_by_feed, alerts_by_feed, unmapped = _route(batch, result, only_sources)
     ids = _metric_ids(samples_by_feed)
-    columns = _columns(samples_by_feed, ids)
-    storage.store_columns(columns)
+    stored = storage.store_columns(_columns(samples_by_feed, ids))
     alerts = _store_alerts(batch, alerts_by_feed)
     after_batch_stored(batch, samples_by_feed, alerts_by_feed, ids)
-    return len(columns[0]), alerts, unmapped
+    return stored, alerts, unmapped
 
 
 @contextmanager
@@ -400,10 +489,11 @@ def _process_batch(batch_id: int) -> IngestBatch | None:
             if batch is None:
                 return None
             storage.relax_commit()
-            samples, alerts, unmapped = _store(batch, result)
+            stored, alerts, unmapped = _store(batch, result)
             if unmapped:
                 _quarantine_sources(batch, unmapped)
-            batch.samples, batch.alerts = samples, alerts
+            batch.samples, batch.alerts = stored.new, alerts
+            batch.replaced, batch.duplicates = stored.replaced, stored.duplicates
             batch.unmapped = unmapped
             batch.rejected = [
                 {"record": r.record, "field": r.field, "reason": r.reason}
@@ -425,6 +515,8 @@ def _process_batch(batch_id: int) -> IngestBatch | None:
 # Everything process_batch sets: a plain save() would write the (megabytes of) body back too.
 _PROCESSED_FIELDS = [
     "samples",
+    "replaced",
+    "duplicates",
     "alerts",
     "unmapped",
     "rejected",
@@ -540,13 +632,15 @@ def _reprocess_one(batch_id: int, source_id: str) -> int:
         batch = IngestBatch.objects.select_for_update().get(pk=batch_id)
         if source_id not in batch.unmapped:
             return 0  # another run already stored it
-        samples, alerts, still = _store(batch, result, only_sources={source_id})
+        stored, alerts, still = _store(batch, result, only_sources={source_id})
         if still:
             return 0  # the source id still maps to no feed
         unmapped = dict(batch.unmapped)
         unmapped.pop(source_id)
         batch.unmapped = unmapped
-        batch.samples += samples
+        batch.samples += stored.new
+        batch.replaced += stored.replaced
+        batch.duplicates += stored.duplicates
         batch.alerts += alerts
         batch.error = _unmapped_reason(unmapped)
         if not unmapped:

@@ -18,6 +18,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 import django
 import psycopg
@@ -110,10 +111,22 @@ def relax_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def store_samples(rows: list[Row]) -> int:
-    """Store raw sample rows and fold them into the rollups; return the rollup rows touched."""
+class Stored(NamedTuple):
+    """What storing a batch's samples did, per (feed, metric, time) key.
+
+    new: keys not stored before; replaced: keys stored before with another value (the later
+    batch wins); duplicates: keys stored before with the same value (nothing written).
+    """
+
+    new: int = 0
+    replaced: int = 0
+    duplicates: int = 0
+
+
+def store_samples(rows: list[Row]) -> Stored:
+    """Store raw sample rows, each key once, and fold them into the rollups."""
     if not rows:
-        return 0
+        return Stored()
     feeds, metrics, times, values, *stats = zip(*rows, strict=True)
     if any(x is not None for x in stats[0]):
         stats = [None if r[4] is None else tuple(r[4:]) for r in rows]
@@ -122,21 +135,24 @@ def store_samples(rows: list[Row]) -> int:
     return store_columns((feeds, metrics, times, values, stats))
 
 
-def store_columns(columns: Columns) -> int:
-    """Store sample columns and fold them into the rollups; return the rollup rows touched."""
+def store_columns(columns: Columns) -> Stored:
+    """Store sample columns, each (feed, metric, time) once, and keep the rollups exact.
+
+    A key repeated within the columns keeps its last value. The feeds are locked for the rest
+    of the transaction (concurrent batches of one feed store one after the other). A batch
+    whose time range holds no stored sample of its feeds and metrics, the usual case, is
+    written with one COPY and its rollups added; otherwise it is merged (INSERT ... ON
+    CONFLICT DO UPDATE, identical rows skipped) and the minutes it touched are re-aggregated
+    from the raw rows, so replaced values leave no trace in sums, counts, minima or maxima.
+    """
     if not columns[0]:
-        return 0
+        return Stored()
+    lock_feeds(set(columns[0]))
     if connection.vendor != "postgresql":
-        feeds, metrics, times, values, stats = columns
-        stats = stats or [None] * len(feeds)
-        no_stats = (None, None, None, None)
-        rows = [
-            (f, m, t, v, *(s or no_stats))
-            for f, m, t, v, s in zip(feeds, metrics, times, values, stats, strict=True)
-        ]
-        write_samples(rows)
-        return upsert_rollups(rows)
+        columns, repeats = last_per_key(columns)
+        return _store_sqlite(columns, repeats)
     data = copy_data(columns)
+    overlap = _overlaps(columns)
     copy = f"COPY %s ({', '.join(SAMPLE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor:
         # ON COMMIT DELETE ROWS frees it between batches; the TRUNCATE matters when the batch
@@ -146,13 +162,124 @@ def store_columns(columns: Columns) -> int:
             "ON COMMIT DELETE ROWS"
         )
         cursor.execute(f"TRUNCATE {STAGING_TABLE}")
-        # The same bytes twice: into the partitioned table (COPY's multi-insert beats INSERT
-        # ... SELECT from the temp table) and into the temp table the rollups read.
-        for table in (SAMPLE_TABLE, STAGING_TABLE):
-            with cursor.cursor.copy(copy % table) as stream:
-                stream.write(data)
-        cursor.execute(_ROLLUP_FROM_STAGING)
-        return cursor.rowcount
+        with cursor.cursor.copy(copy % STAGING_TABLE) as stream:
+            stream.write(data)
+        # No overlap: the same bytes again straight into the partitioned table (COPY's
+        # multi-insert beats INSERT ... SELECT from the temp table); the rollups read the
+        # temp table. A key repeated within the batch fails that COPY: then it is merged.
+        if not overlap and _copy_new(cursor.cursor, copy % SAMPLE_TABLE, data):
+            cursor.execute(_ROLLUP_FROM_STAGING)
+            return Stored(len(columns[0]))
+        return _merge_staging(cursor)
+
+
+def _copy_new(raw_cursor, copy: str, data: bytes) -> bool:
+    """COPY the rows into the sample table in a savepoint; False, with nothing written, when
+    one of their keys exists (psycopg cursor: the error never reaches Django's wrapper)."""
+    raw_cursor.execute("SAVEPOINT tally_copy_samples")
+    try:
+        with raw_cursor.copy(copy) as stream:
+            stream.write(data)
+    except psycopg.errors.UniqueViolation:
+        raw_cursor.execute("ROLLBACK TO SAVEPOINT tally_copy_samples")
+        return False
+    raw_cursor.execute("RELEASE SAVEPOINT tally_copy_samples")
+    return True
+
+
+def last_per_key(columns: Columns) -> tuple[Columns, tuple[int, int]]:
+    """The columns with each (feed, metric, time) once, its last value kept; and how many
+    earlier rows were dropped (replaced: another value, duplicates: the same one)."""
+    feeds, metrics, times, values, stats = columns
+    keys = list(zip(feeds, metrics, times, strict=True))
+    last = dict(zip(keys, range(len(keys)), strict=True))
+    if len(last) == len(keys):
+        return columns, (0, 0)
+    replaced = duplicates = 0
+    for i, key in enumerate(keys):
+        j = last[key]
+        if j != i:
+            same = values[i] == values[j] and (stats is None or stats[i] == stats[j])
+            duplicates += same
+            replaced += not same
+    kept = sorted(last.values())
+    picked = tuple([column[i] for i in kept] for column in (feeds, metrics, times, values))
+    return (*picked, [stats[i] for i in kept] if stats else None), (replaced, duplicates)
+
+
+_FEED_LOCK_CLASS = 0x7A11  # advisory lock namespace (classid) for "this feed's samples"
+
+
+def lock_feeds(feed_ids: set[int]) -> None:
+    """Lock the feeds' samples until the transaction ends, in id order (PostgreSQL).
+
+    Two workers storing overlapping batches of a feed then merge one after the other: the
+    overlap check and the merge see every sample committed before. SQLite has one writer.
+    """
+    if connection.vendor != "postgresql" or not feed_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, f)) FROM "
+            "(SELECT f FROM unnest(%s::int[]) AS f ORDER BY f) AS feeds",
+            [_FEED_LOCK_CLASS, sorted(feed_ids)],
+        )
+
+
+def _overlaps(columns: Columns) -> bool:
+    """True when a stored sample of these feeds and metrics lies in the columns' time range.
+
+    Coarse (one range for all of them) but sound: False means no key can already exist.
+    """
+    feeds, metrics, times = columns[0], columns[1], columns[2]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {SAMPLE_TABLE} WHERE feed_id = ANY(%s) AND metric_id = ANY(%s) "
+            "AND time >= %s AND time <= %s LIMIT 1",
+            [sorted(set(feeds)), sorted(set(metrics)), min(times), max(times)],
+        )
+        return cursor.fetchone() is not None
+
+
+_SAME_KEY = "t.feed_id = s.feed_id AND t.metric_id = s.metric_id AND t.time = s.time"
+
+
+_SAME_VALUES = (
+    "t.value = s.value AND t.min IS NOT DISTINCT FROM s.min AND t.max IS NOT DISTINCT FROM s.max "
+    "AND t.sum IS NOT DISTINCT FROM s.sum AND t.count IS NOT DISTINCT FROM s.count"
+)
+
+
+def _merge_staging(cursor) -> Stored:
+    """Merge the staged rows into the sample table; re-aggregate the minutes they touch.
+
+    A key repeated within the batch keeps its last row: the staging table is emptied and
+    filled by one COPY per batch, so physical order (ctid) is the batch's order.
+    """
+    repeats = []
+    for same in (f"AND {_SAME_VALUES}", ""):  # earlier copies: identical, then the others
+        cursor.execute(
+            f"DELETE FROM {STAGING_TABLE} s USING {STAGING_TABLE} t "
+            f"WHERE {_SAME_KEY} AND s.ctid < t.ctid {same}"
+        )
+        repeats.append(cursor.rowcount)
+    cursor.execute(
+        f"DELETE FROM {STAGING_TABLE} s USING {SAMPLE_TABLE} t WHERE {_SAME_KEY} AND {_SAME_VALUES}"
+    )
+    duplicates = cursor.rowcount + repeats[0]
+    cursor.execute(f"SELECT count(*) FROM {STAGING_TABLE} s JOIN {SAMPLE_TABLE} t ON {_SAME_KEY}")
+    replaced = cursor.fetchone()[0]
+    columns = ", ".join(SAMPLE_COLUMNS)
+    cursor.execute(
+        f"INSERT INTO {SAMPLE_TABLE} ({columns}) SELECT {columns} FROM {STAGING_TABLE} "
+        "ORDER BY feed_id, metric_id, time "
+        "ON CONFLICT (feed_id, metric_id, time) DO UPDATE SET value = excluded.value, "
+        "min = excluded.min, max = excluded.max, sum = excluded.sum, count = excluded.count"
+    )
+    written = cursor.rowcount
+    if written:
+        cursor.execute(_ROLLUP_RECOMPUTE)
+    return Stored(written - replaced, replaced + repeats[1], duplicates)
 
 
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -247,13 +374,119 @@ ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
 """
 
 
+# The minutes the staged rows touch, re-aggregated from the raw rows (after a merge): exact
+# whatever was replaced. Both steps are rewritten, not added to.
+_ROLLUP_RECOMPUTE = f"""
+WITH minutes AS (
+    SELECT DISTINCT feed_id, metric_id,
+           date_bin(interval '60 seconds', time, timestamptz '1970-01-01 00:00:00+00') AS minute
+    FROM {STAGING_TABLE}
+), ten AS (
+    SELECT s.feed_id, s.metric_id,
+           date_bin(interval '10 seconds', s.time, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+           min(s.value) AS min, max(s.value) AS max, sum(s.value) AS sum, count(*) AS count
+    FROM minutes m JOIN {SAMPLE_TABLE} s
+      ON s.feed_id = m.feed_id AND s.metric_id = m.metric_id
+     AND s.time >= m.minute AND s.time < m.minute + interval '60 seconds'
+    GROUP BY 1, 2, 3
+)
+INSERT INTO integrations_telemetryrollup (feed_id, step, metric_id, bucket, min, max, sum, count)
+SELECT * FROM (
+    SELECT feed_id, 10, metric_id, bucket, min, max, sum, count FROM ten
+    UNION ALL
+    SELECT feed_id, 60, metric_id,
+           date_bin(interval '60 seconds', bucket, timestamptz '1970-01-01 00:00:00+00'),
+           min(min), max(max), sum(sum), sum(count)
+    FROM ten GROUP BY 1, 3, 4
+) buckets
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
+    min = excluded.min, max = excluded.max, sum = excluded.sum, count = excluded.count
+"""
+
+
+def _store_sqlite(columns: Columns, repeats: tuple[int, int]) -> Stored:
+    """SQLite: rows whose key exists are compared in Python; new rows are inserted and their
+    rollups added, replaced rows updated and the minutes they touch re-aggregated."""
+    feeds, metrics, times, values, stats = columns
+    stats = stats or [None] * len(feeds)
+    no_stats = (None, None, None, None)
+    rows = [
+        (f, m, t, v, *(s or no_stats))
+        for f, m, t, v, s in zip(feeds, metrics, times, values, stats, strict=True)
+    ]
+    stored = _stored_rows(set(feeds), min(times), max(times))
+    new, changed, duplicates = [], [], repeats[1]
+    for row in rows:
+        old = stored.get((row[0], row[1], row[2]))
+        if old is None:
+            new.append(row)
+        elif old == tuple(row[3:]):
+            duplicates += 1
+        else:
+            changed.append(row)
+    write_samples(new + changed)
+    upsert_rollups(new)
+    if changed:
+        recompute_rollups({(r[0], r[1], _minute(r[2])) for r in changed})
+    return Stored(len(new), len(changed) + repeats[0], duplicates)
+
+
+def _stored_rows(feed_ids: set[int], start: datetime, end: datetime) -> dict[tuple, tuple]:
+    """SQLite: (feed, metric, time) -> (value, min, max, sum, count) of the rows in a range."""
+    adapt = connection.ops.adapt_datetimefield_value
+    marks = ", ".join(["%s"] * len(feed_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM {SAMPLE_TABLE} "
+            f"WHERE feed_id IN ({marks}) AND time >= %s AND time <= %s",
+            [*sorted(feed_ids), adapt(start), adapt(end)],
+        )
+        return {(r[0], r[1], _stored_time(r[2])): tuple(r[3:]) for r in cursor.fetchall()}
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def recompute_rollups(minutes: set[tuple[int, int, datetime]]) -> None:
+    """SQLite: rewrite the 10 s and 1 min buckets of these (feed, metric, minute) from the raw
+    rows (after a replacement: exact whatever the replaced values were)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = []
+    with connection.cursor() as cursor:
+        for feed_id, metric_id, minute in sorted(minutes):
+            cursor.execute(
+                f"SELECT time, value FROM {SAMPLE_TABLE} WHERE feed_id = %s AND metric_id = %s "
+                "AND time >= %s AND time < %s",
+                [feed_id, metric_id, adapt(minute), adapt(minute + timedelta(minutes=1))],
+            )
+            rows += [
+                (feed_id, metric_id, _stored_time(text), value, None, None, None, None)
+                for text, value in cursor.fetchall()
+            ]
+    upsert_rollups(rows, replace=True)
+
+
+def _stored_time(value) -> datetime:
+    """A time read back from SQLite's text column, as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 def write_samples(rows: list[Row]) -> None:
-    """Store raw sample rows with executemany (SQLite; PostgreSQL uses store_samples)."""
+    """Store raw sample rows with executemany (SQLite; PostgreSQL uses store_samples); a key
+    stored already takes the row's values."""
+    if not rows:
+        return
     columns = ", ".join(SAMPLE_COLUMNS)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {SAMPLE_TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO {SAMPLE_TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (feed_id, metric_id, time) DO UPDATE SET value = excluded.value, "
+            "min = excluded.min, max = excluded.max, sum = excluded.sum, count = excluded.count",
             [(r[0], r[1], adapt(r[2]), *r[3:]) for r in rows],
         )
 
@@ -281,20 +514,27 @@ def rollup_rows(rows: list[Row]) -> list[tuple]:
     ]
 
 
-def upsert_rollups(rows: list[Row]) -> int:
-    """Fold the rows into the 10 s and 1 min rollups in Python (SQLite); rows touched."""
+def upsert_rollups(rows: list[Row], *, replace: bool = False) -> int:
+    """Fold the rows into the 10 s and 1 min rollups in Python (SQLite); rows touched.
+
+    With `replace`, the rows are all of their buckets' rows: the buckets are rewritten.
+    """
     aggregates = rollup_rows(rows)
     if not aggregates:
         return 0
+    fold = (
+        "min = excluded.min, max = excluded.max, sum = excluded.sum, count = excluded.count"
+        if replace
+        else "min = min(integrations_telemetryrollup.min, excluded.min), "
+        "max = max(integrations_telemetryrollup.max, excluded.max), "
+        "sum = integrations_telemetryrollup.sum + excluded.sum, "
+        "count = integrations_telemetryrollup.count + excluded.count"
+    )
     sql = (
         "INSERT INTO integrations_telemetryrollup "
         "(feed_id, step, metric_id, bucket, min, max, sum, count) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET "
-        "min = min(integrations_telemetryrollup.min, excluded.min), "
-        "max = max(integrations_telemetryrollup.max, excluded.max), "
-        "sum = integrations_telemetryrollup.sum + excluded.sum, "
-        "count = integrations_telemetryrollup.count + excluded.count"
+        f"ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET {fold}"
     )
     adapt = connection.ops.adapt_datetimefield_value
     aggregates = [(a[0], a[1], a[2], adapt(a[3]), *a[4:]) for a in aggregates]

@@ -1,4 +1,6 @@
-"""Amazon EventBridge events from MediaLive and MediaConnect (one event or a JSON list).
+"""Amazon EventBridge events from MediaLive and MediaConnect (one event, a JSON list, or JSON
+lines: one event per line, as EventBridge archives and most tools write; a line that is not
+JSON is rejected on its own, record = line number).
 
 Each event becomes one ``Alert``; the time is the event's ``time`` (ISO 8601, zone required).
 
@@ -69,20 +71,44 @@ _Outcome = tuple[str, str, str] | str
 
 
 def parse(data: bytes | str, *, now: datetime | None = None) -> ParseResult:
-    """Parse one EventBridge event or a JSON list of them into alerts."""
+    """Parse one EventBridge event, a JSON list of them, or JSON lines (one event per line)."""
     now = require_aware(now, "now") or utc_now()
-    payload = load_json(decode_text(data))
-    if not isinstance(payload, list | dict):
-        raise FormatError("expected an event object or a list of events", line=1)
-    events = payload if isinstance(payload, list) else [payload]
+    text = decode_text(data)
     result = ParseResult(samples=[], alerts=[], rejected=[])
-    for number, event in enumerate(events, 1):
+    try:
+        payload = load_json(text)
+    except FormatError:
+        if not text.lstrip().startswith("{"):
+            raise
+        numbered = _json_lines(text, result)  # an archive: one event per line
+    else:
+        if not isinstance(payload, list | dict):
+            raise FormatError("expected an event object or a list of events", line=1)
+        numbered = enumerate(payload if isinstance(payload, list) else [payload], 1)
+    for number, event in numbered:
         alert = _alert(event, now)
         if isinstance(alert, Alert):
             result.alerts.append(alert)
         else:
             result.rejected.append(Rejected(number, alert[0], alert[1]))
     return result
+
+
+def _json_lines(text: str, result: ParseResult) -> list[tuple[int, object]]:
+    """(line number, event) per non-blank line; a line that is not JSON is rejected on its
+    own. When no line is JSON, the payload as a whole is not: the first error is raised."""
+    events, first_error = [], None
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            events.append((number, load_json(line, line_offset=number - 1)))
+        except FormatError as err:
+            first_error = first_error or err
+            result.rejected.append(Rejected(number, None, err.message))
+    if not events and first_error is not None:
+        raise first_error
+    return events
 
 
 def _alert(event: object, now: datetime) -> Alert | tuple[str | None, str]:

@@ -90,9 +90,10 @@ def old_batch(**fields) -> IngestBatch:
     return IngestBatch.objects.create(**fields)
 
 
-def rows_csv(count: int, metrics: int = 20) -> bytes:
-    """A generic CSV of `count` samples spread over `metrics` metrics, one per second."""
-    start = int(time.time()) - 86400
+def rows_csv(count: int, metrics: int = 20, offset: int = 0) -> bytes:
+    """A generic CSV of `count` samples spread over `metrics` metrics, one per second, from a
+    day ago plus `offset` seconds (batches with other offsets hold other samples)."""
+    start = int(time.time()) - 86400 + offset
     lines = ["time,metric,value,unit"]
     for i in range(count):
         second = start + i // metrics

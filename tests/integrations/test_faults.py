@@ -60,8 +60,10 @@ def test_worker_killed_mid_batch_then_a_new_worker_stores_every_sample_once(even
 def test_redis_restarted_and_flushed_during_ingest_loses_nothing(event, redis):
     feed = Feed.objects.get(slug="kn1-contrib-a")
     batches = [
-        old_batch(event=event, feed=feed, format="generic-csv", body=rows_csv(2_000))
-        for _ in range(12)
+        old_batch(
+            event=event, feed=feed, format="generic-csv", body=rows_csv(2_000, offset=n * 100)
+        )
+        for n in range(12)
     ]
     worker = PrivateWorker(redis.url, concurrency=2).start()
     try:

@@ -51,7 +51,7 @@ def test_procfile_processes_start_and_web_answers(tmp_path, settings):
         cwd=ROOT,
         env=env,
         check=True,
-        timeout=120,
+        timeout=300,  # compressing every static file takes a while on a loaded machine
     )
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "start"],

@@ -185,7 +185,8 @@ def _feed(session: dict, slug, name, kind, stage, upstream, extra) -> dict:
         **extra,
     }
     if upstream:
-        feed["derived_from"] = f"{s}-{upstream}"
+        ups = upstream if isinstance(upstream, list) else [upstream]
+        feed["derived_from"] = [f"{s}-{u}" for u in ups]
     return feed
 
 
@@ -215,8 +216,8 @@ def _program_chain(s: str) -> list[tuple]:
             "program transmission flow",
             "program",
             "transmission",
-            "contrib-a",
-            {**venue_to_bcr, "transport": "cloud_flow", "path": "A", "source_ids": [flow]},
+            ["contrib-a", "contrib-b"],  # the flow's two sources: A on air, B standby
+            {**venue_to_bcr, "transport": "cloud_flow", "source_ids": [flow]},
         )
     )
     program = {**BCR, "transport": "cloud_flow", "source_ids": [f"ch-{s}:0", f"ch-{s}:1"]}
@@ -235,7 +236,7 @@ def _accessibility(s: str) -> list[tuple]:
             "captions",
             "distribution",
             "program",
-            {**BCR, "language": "en", "transport": "other"},
+            {**BCR, "language": "en", "transport": "other", "source_ids": [f"captions:{s}:en"]},
         ),
     ]
     specs += [
@@ -245,7 +246,12 @@ def _accessibility(s: str) -> list[tuple]:
             "subtitles",
             "distribution",
             "captions-en",
-            {**BCR, "language": lang, "transport": "other"},
+            {
+                **BCR,
+                "language": lang,
+                "transport": "other",
+                "source_ids": [f"subtitles:{s}:{lang}"],
+            },
         )
         for lang in SUBTITLE_LANGUAGES
     ]
@@ -261,7 +267,12 @@ def _keynote_outputs(s: str) -> list[tuple]:
             "audio_translation",
             "distribution",
             "program",
-            {**BCR, "language": lang, "transport": "cloud_flow"},
+            {
+                **BCR,
+                "language": lang,
+                "transport": "cloud_flow",
+                "source_ids": [f"audio:{s}:{lang}"],
+            },
         )
         for lang in TRANSLATION_LANGUAGES
     ]
@@ -298,11 +309,21 @@ def demo_rundown(first_day: date) -> dict:
             "source_ids": ["srt://asl-venue-return"],
         },
         {
+            "slug": "hotel-playout",
+            "name": "Hotel playout (loops and promos)",
+            "kind": "other",
+            "stage": "distribution",
+            "origin": "bcr-nyc",
+            "destination": "bcr-nyc",
+            "transport": "cloud_flow",
+            "source_ids": ["ch-hotel-playout:0"],
+        },
+        {
             "slug": "hotel-alternate",
             "name": "Hotel alternate (playout + live)",
             "kind": "hotel_alternate",
             "stage": "distribution",
-            "derived_from": "kn1-program",
+            "derived_from": ["kn1-program", "hotel-playout"],
             "origin": "bcr-nyc",
             "destination": "venue-encode",
             "transport": "srt",

@@ -3,7 +3,7 @@
 Shared by the anomalies API, the board, the event page, the feed page and the PDF report.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -17,44 +17,64 @@ from .models import Anomaly
 
 @dataclass
 class FeedGraph:
-    """An event's feeds and their derived_from links, loaded once (one query)."""
+    """An event's feeds and their derived_from links (several upstreams per feed), loaded once
+    (two queries)."""
 
     slugs: dict[int, str]
-    parent: dict[int, int | None]
+    parents: dict[int, list[int]]
     children: dict[int, list[int]]
     sessions: dict[int, tuple[datetime, datetime] | None]
+    stages: dict[int, str] = field(default_factory=dict)
+    paths: dict[int, str] = field(default_factory=dict)
 
-    def ancestors(self, feed_id: int) -> list[int]:
-        out, seen, current = [], {feed_id}, self.parent.get(feed_id)
-        while current is not None and current not in seen:
-            out.append(current)
-            seen.add(current)
-            current = self.parent.get(current)
-        return out
-
-    def descendants(self, feed_id: int) -> list[int]:
-        out, stack, seen = [], list(self.children.get(feed_id, [])), {feed_id}
+    def _walk(self, feed_id: int, links: dict[int, list[int]]) -> list[int]:
+        out, stack, seen = [], list(links.get(feed_id, [])), {feed_id}
         while stack:
             current = stack.pop()
             if current in seen:
                 continue
             seen.add(current)
             out.append(current)
-            stack.extend(self.children.get(current, []))
+            stack.extend(links.get(current, []))
         return sorted(out, key=lambda pk: self.slugs[pk])
+
+    def ancestors(self, feed_id: int) -> list[int]:
+        return self._walk(feed_id, self.parents)
+
+    def descendants(self, feed_id: int) -> list[int]:
+        return self._walk(feed_id, self.children)
+
+    def upstream_first(self) -> list[int]:
+        """Every feed after all of its upstreams (links that would loop are ignored)."""
+        ordered, state = [], {}
+        for root in sorted(self.slugs, key=self.slugs.get):
+            stack = [(root, False)]
+            while stack:
+                pk, ready = stack.pop()
+                if ready:
+                    state[pk] = "done"
+                    ordered.append(pk)
+                elif pk not in state:
+                    state[pk] = "open"
+                    stack.append((pk, True))
+                    stack.extend((up, False) for up in self.parents.get(pk, []) if up not in state)
+        return ordered
 
 
 def feed_graph(event: Event) -> FeedGraph:
     rows = Feed.objects.filter(event=event).values_list(
-        "pk", "slug", "derived_from_id", "session__scheduled_start", "session__scheduled_end"
+        "pk", "slug", "stage", "path", "session__scheduled_start", "session__scheduled_end"
     )
-    graph = FeedGraph(slugs={}, parent={}, children={}, sessions={})
-    for pk, slug, parent, start, end in rows:
+    graph = FeedGraph(slugs={}, parents={}, children={}, sessions={})
+    for pk, slug, stage, path, start, end in rows:
         graph.slugs[pk] = slug
-        graph.parent[pk] = parent
+        graph.stages[pk] = stage
+        graph.paths[pk] = path
         graph.sessions[pk] = (start, end) if start else None
-        if parent is not None:
-            graph.children.setdefault(parent, []).append(pk)
+    links = Feed.derived_from.through.objects.filter(from_feed__event=event).order_by("pk")
+    for child, parent in links.values_list("from_feed_id", "to_feed_id"):
+        graph.parents.setdefault(child, []).append(parent)
+        graph.children.setdefault(parent, []).append(child)
     return graph
 
 

@@ -280,7 +280,11 @@ def load_row(model, row: dict, refs: Refs, later: list) -> models.Model:
         else:
             values[field.attname] = field.to_python(value) if value is not None else None
     for field in model._meta.many_to_many:
-        many[field.name] = [refs.find(field.related_model, key) for key in row.get(field.name, [])]
+        keys = row.get(field.name) or []
+        if (model, field.name) in LATER:  # older archives hold one key, not a list
+            pending.append((field.name, keys if isinstance(keys, list) else [keys]))
+            continue
+        many[field.name] = [refs.find(field.related_model, key) for key in keys]
     obj = model(**values)
     _render_html(model, obj)
     obj.save(force_insert=True)
@@ -329,6 +333,9 @@ def import_event(data: dict) -> Event:
             if section.model is RunbookRun:
                 refs.runs.append(obj)
     for obj, name, key in later:
+        if isinstance(key, list):  # a many-to-many self-reference (Feed.derived_from)
+            getattr(obj, name).set([refs.find(type(obj), k) for k in key])
+            continue
         setattr(obj, name, refs.find(type(obj), key))
         obj.save(update_fields=[name])
     for runbook_slug, number, entry_id in data.get("runbook_revision_entries", []):

@@ -1,8 +1,19 @@
 """A usable admin for the signal path, members and entries."""
 
+from django import forms
 from django.contrib import admin
 
-from .models import AuditLog, Entry, EntryRevision, Event, Feed, Membership, Session, Site
+from .models import (
+    FEED_FIELDS,
+    AuditLog,
+    Entry,
+    EntryRevision,
+    Event,
+    Feed,
+    Membership,
+    Session,
+    Site,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -49,8 +60,27 @@ class SessionAdmin(admin.ModelAdmin):
     inlines = [FeedInline]
 
 
+class FeedAdminForm(forms.ModelForm):
+    """Refuses upstream feeds of another event, the feed itself and loops, like the API."""
+
+    class Meta:
+        model = Feed
+        fields = ["event", "slug", *FEED_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        upstreams = cleaned.get("derived_from")
+        if upstreams is not None:
+            self.instance.event_id = getattr(cleaned.get("event"), "pk", self.instance.event_id)
+            error = self.instance.upstream_error(upstreams)
+            if error:
+                self.add_error("derived_from", error)
+        return cleaned
+
+
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
+    form = FeedAdminForm
     list_display = [
         "slug",
         "name",

@@ -18,7 +18,7 @@ from tally.times import parse_instant
 
 from . import selectors, services
 from .actions import OPEN_STATUSES
-from .models import FEED_FIELDS, Entry, Event, Feed, Role, Session, Site, live_entries
+from .models import FEED_FIELDS, Entry, Event, Feed, Role, Session, Site, Stage, live_entries
 
 User = get_user_model()
 
@@ -92,7 +92,7 @@ class FeedSerializer(serializers.ModelSerializer):
     session = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     origin = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     destination = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
-    derived_from = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    derived_from = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
 
     class Meta:
         model = Feed
@@ -112,7 +112,11 @@ class FeedPatchSerializer(serializers.Serializer):
     transport = serializers.CharField(required=False)
     path = serializers.CharField(required=False)
     source_ids = serializers.JSONField(required=False)
-    derived_from = serializers.CharField(required=False, allow_null=True)
+    derived_from = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="a list of upstream feed slugs (one slug alone is accepted; null or [] clears)",
+    )
 
 
 def _by_slug(queryset, slug, field: str):
@@ -124,15 +128,48 @@ def _by_slug(queryset, slug, field: str):
     return found
 
 
+def _upstreams_by_slug(event, value) -> list[Feed]:
+    """A derived_from value (a slug, a list of slugs, or null) as this event's feeds."""
+    if value in (None, ""):
+        return []
+    slugs = [value] if isinstance(value, str) else value
+    if not isinstance(slugs, list) or not all(isinstance(s, str) and s for s in slugs):
+        raise ValidationError({"derived_from": "A feed slug or a list of feed slugs is expected."})
+    found = {f.slug: f for f in event.feeds.filter(slug__in=slugs)}
+    missing = [s for s in dict.fromkeys(slugs) if s not in found]
+    if missing:
+        raise ValidationError(
+            {"derived_from": f"No feed {', '.join(map(repr, missing))} in this event."}
+        )
+    return [found[s] for s in dict.fromkeys(slugs)]
+
+
+FEED_PARAMS = [
+    OpenApiParameter("stage", str, required=False, enum=Stage.values),
+    OpenApiParameter("session", str, required=False, description="a session slug"),
+    OpenApiParameter("kind", str, required=False, enum=Feed.Kind.values),
+    OpenApiParameter("path", str, required=False, enum=Feed.Path.values),
+    OpenApiParameter("q", str, required=False, description="words in the slug or name"),
+]
+
+
 class FeedListApi(generics.ListAPIView):
-    """The event's feeds by stage; `?page_size=` up to 1000 for typeahead lists."""
+    """The event's feeds by stage, filtered by `stage`, `session`, `kind`, `path` and `q`;
+    `?page_size=` up to 1000 for typeahead lists."""
 
     serializer_class = FeedSerializer
     pagination_class = Pages
 
+    @extend_schema(parameters=FEED_PARAMS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         event = selectors.event_for_user(self.request.user, self.kwargs["slug"])
-        return event.feeds.select_related("session", "origin", "destination", "derived_from")
+        feeds = selectors.event_feeds(event, self.request.query_params)
+        return feeds.select_related("session", "origin", "destination").prefetch_related(
+            "derived_from"
+        )
 
 
 class FeedDetailApi(APIView):
@@ -159,14 +196,14 @@ class FeedDetailApi(APIView):
             if name in changes:
                 changes[name] = _by_slug(Site.objects, changes[name], name)
         if "derived_from" in changes:
-            changes["derived_from"] = _by_slug(event.feeds, changes["derived_from"], "derived_from")
+            changes["derived_from"] = _upstreams_by_slug(event, changes["derived_from"])
         updated = services.update_feed(feed=target, actor=request.user, **changes)
         return Response(FeedSerializer(updated).data)
 
 
 def _by_slug_or_404(event, slug):
-    feed = event.feeds.select_related("session", "origin", "destination", "derived_from")
-    found = feed.filter(slug=slug).first()
+    feed = event.feeds.select_related("session", "origin", "destination")
+    found = feed.prefetch_related("derived_from").filter(slug=slug).first()
     if found is None:
         raise Http404("No such feed.")
     return found

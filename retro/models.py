@@ -181,8 +181,10 @@ class Feed(models.Model):
     transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.SRT)
     path = models.CharField(max_length=4, choices=Path.choices, default=Path.NONE)
     source_ids = models.JSONField(default=list, blank=True)
-    derived_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived_feeds"
+    # The feeds this one is made from: one, or several for redundant paths (A and B into
+    # transmission) and mixes (playout and live into the hotel feed).
+    derived_from = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="derived_feeds"
     )
 
     class Meta:
@@ -199,10 +201,6 @@ class Feed(models.Model):
         errors = {}
         if self.session_id and self.event_id and self.session.event_id != self.event_id:
             errors["session"] = "The session belongs to another event."
-        if self.derived_from_id:
-            upstream_error = self._upstream_error()
-            if upstream_error:
-                errors["derived_from"] = upstream_error
         if not isinstance(self.source_ids, list) or not all(
             isinstance(s, str) and s.strip() for s in self.source_ids
         ):
@@ -210,19 +208,29 @@ class Feed(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _upstream_error(self) -> str | None:
-        """Refuse a derived_from that crosses events or closes a loop."""
-        upstream = self.derived_from
-        if self.event_id and upstream.event_id != self.event_id:
+    def upstream_error(self, upstreams) -> str | None:
+        """Why these upstream feeds cannot be this feed's derived_from, or None: a feed of
+        another event, the feed itself, or a loop through the stored links."""
+        upstreams = list(upstreams)
+        if any(self.event_id and u.event_id != self.event_id for u in upstreams):
             return "The upstream feed belongs to another event."
-        seen = set()
-        while upstream is not None:
-            if self.pk is not None and upstream.pk == self.pk:
+        if self.pk is None:
+            return None  # a new feed has nothing derived from it yet: no loop possible
+        if any(u.pk == self.pk for u in upstreams):
+            return "A feed cannot be derived from itself, directly or through other feeds."
+        links = Feed.derived_from.through.objects.filter(from_feed__event_id=self.event_id)
+        parents: dict[int, list[int]] = {}
+        for child, parent in links.values_list("from_feed_id", "to_feed_id"):
+            parents.setdefault(child, []).append(parent)
+        parents[self.pk] = [u.pk for u in upstreams]
+        stack, seen = list(parents[self.pk]), set()
+        while stack:
+            current = stack.pop()
+            if current == self.pk:
                 return "A feed cannot be derived from itself, directly or through other feeds."
-            if upstream.pk in seen:
-                return "The upstream chain already contains a loop."
-            seen.add(upstream.pk)
-            upstream = upstream.derived_from
+            if current not in seen:
+                seen.add(current)
+                stack.extend(parents.get(current, []))
         return None
 
 

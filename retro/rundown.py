@@ -157,8 +157,9 @@ def _read_csv(text: str) -> Rows:
             continue
         record = {k: v.strip() for k, v in zip(header, values, strict=True) if v.strip() != ""}
         kind = record.pop("type", "")
-        if "source_ids" in record:
-            record["source_ids"] = [s.strip() for s in record["source_ids"].split("|") if s.strip()]
+        for name in ("source_ids", "derived_from"):  # lists, "|"-separated in a cell
+            if name in record:
+                record[name] = [s.strip() for s in record[name].split("|") if s.strip()]
         if kind == "event":
             rows.event = (f"line {line}", record)
         elif kind in targets:
@@ -195,6 +196,17 @@ def parse_time(value, where: str, name: str, problems: list[str]) -> datetime | 
     return parsed
 
 
+def _slug_list(value) -> list[str] | None:
+    """A slug or a list of slugs as a list (empty for none); None if it is neither."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+
 def _check_unknown(where: str, record: dict, allowed: list[str], problems: list[str]) -> None:
     for key in record:
         if key not in allowed and key != "slug":
@@ -229,18 +241,22 @@ def _duplicates(rows: list[tuple[str, dict]], label: str, problems: list[str]) -
             seen[slug] = where
 
 
-def _find_cycles(upstream: dict[str, str], where: dict[str, str], problems: list[str]) -> None:
+def _find_cycles(
+    upstream: dict[str, list[str]], where: dict[str, str], problems: list[str]
+) -> None:
+    """One problem per feed whose upstream links lead back to it."""
     for start in upstream:
-        slow = start
-        visited = set()
-        while slow in upstream:
-            if slow in visited:
+        stack, seen = list(upstream[start]), set()
+        while stack:
+            current = stack.pop()
+            if current == start:
                 problems.append(
-                    f"{where[start]}, field 'derived_from': forms a loop through {slow!r}."
+                    f"{where[start]}, field 'derived_from': forms a loop through {start!r}."
                 )
                 break
-            visited.add(slow)
-            slow = upstream[slow]
+            if current not in seen:
+                seen.add(current)
+                stack.extend(upstream.get(current, []))
 
 
 def import_rundown(
@@ -378,20 +394,24 @@ class _Plan:
         ):
             self.problems.append(f"{where}, field 'session': unknown session {session!r}.")
         values["session"] = session
-        upstream = str(record.get("derived_from", "") or "").strip()
-        if (
-            upstream
-            and upstream not in feed_slugs
-            and not (existing and existing.feeds.filter(slug=upstream).exists())
-        ):
+        upstreams = _slug_list(record.get("derived_from"))
+        if upstreams is None:
             self.problems.append(
-                f"{where}, field 'derived_from': unknown upstream feed {upstream!r}."
+                f"{where}, field 'derived_from': a feed slug or a list of feed slugs is expected."
             )
-        if upstream == values["slug"] and upstream:
-            self.problems.append(
-                f"{where}, field 'derived_from': a feed cannot be derived from itself."
-            )
-        values["derived_from"] = upstream
+            upstreams = []
+        for upstream in upstreams:
+            if upstream not in feed_slugs and not (
+                existing and existing.feeds.filter(slug=upstream).exists()
+            ):
+                self.problems.append(
+                    f"{where}, field 'derived_from': unknown upstream feed {upstream!r}."
+                )
+            if upstream == values["slug"]:
+                self.problems.append(
+                    f"{where}, field 'derived_from': a feed cannot be derived from itself."
+                )
+        values["derived_from"] = upstreams
         values["_where"] = where
         return values
 
@@ -399,12 +419,13 @@ class _Plan:
         upstream = {v["slug"]: v["derived_from"] for v in self.feed_values if v["derived_from"]}
         where = {v["slug"]: v["_where"] for v in self.feed_values}
         if self.existing_event:
-            # A stored feed keeps its upstream unless the file lists it (a file may clear it).
-            for slug, up in self.existing_event.feeds.filter(
-                derived_from__isnull=False
-            ).values_list("slug", "derived_from__slug"):
+            # A stored feed keeps its upstreams unless the file lists it (a file may clear them).
+            links = Feed.derived_from.through.objects.filter(
+                from_feed__event=self.existing_event
+            ).values_list("from_feed__slug", "to_feed__slug")
+            for slug, up in links:
                 if slug not in where:
-                    upstream.setdefault(slug, up)
+                    upstream.setdefault(slug, []).append(up)
         _find_cycles(upstream, {k: where.get(k, f"feed {k!r}") for k in upstream}, self.problems)
 
     def apply(self, actor) -> ImportResult:
@@ -472,14 +493,14 @@ class _Plan:
         return sessions
 
     def _apply_feeds(self, event: Event, actor, result, sites: dict, sessions: dict) -> None:
-        feeds = {f.slug: f for f in event.feeds.all()}
+        feeds = {f.slug: f for f in event.feeds.prefetch_related("derived_from")}
         _link(feeds, sites, sessions)
         for v in self._upstream_first():
             fields = {k: val for k, val in v.items() if k not in ("_where", "slug")}
             fields["origin"] = sites.get(v["origin"]) if v["origin"] else None
             fields["destination"] = sites.get(v["destination"]) if v["destination"] else None
             fields["session"] = sessions.get(v["session"]) if v["session"] else None
-            fields["derived_from"] = feeds.get(v["derived_from"]) if v["derived_from"] else None
+            fields["derived_from"] = [feeds[slug] for slug in v["derived_from"]]
             feed = feeds.get(v["slug"])
             if feed is None:
                 feeds[v["slug"]] = _write(
@@ -503,18 +524,24 @@ class _Plan:
                 )
 
     def _upstream_first(self) -> list[dict]:
-        """The file's feeds, each after the feed it is derived from (loops were refused), so
-        every feed is written once, with its upstream already in place."""
+        """The file's feeds, each after the feeds it is derived from (loops were refused), so
+        every feed is written once, with its upstreams already in place."""
         by_slug = {v["slug"]: v for v in self.feed_values}
         ordered: list[dict] = []
         placed: set[str] = set()
-        for v in self.feed_values:
-            chain = []
-            while v is not None and v["slug"] not in placed:
+        for first in self.feed_values:
+            stack = [(first, False)]  # depth first without recursion: chains can be long
+            while stack:
+                v, ready = stack.pop()
+                if ready:
+                    ordered.append(v)
+                    continue
+                if v["slug"] in placed:
+                    continue
                 placed.add(v["slug"])
-                chain.append(v)
-                v = by_slug.get(v["derived_from"])
-            ordered.extend(reversed(chain))
+                stack.append((v, True))
+                ups = [by_slug[s] for s in v["derived_from"] if s in by_slug]
+                stack.extend((up, False) for up in reversed(ups))
         return ordered
 
 
@@ -526,7 +553,6 @@ def _link(feeds: dict, sites: dict, sessions: dict) -> None:
         "origin": site_by_pk,
         "destination": site_by_pk,
         "session": {s.pk: s for s in sessions.values()},
-        "derived_from": {f.pk: f for f in feeds.values()},
     }
     for feed in feeds.values():
         for name, known in by_pk.items():
@@ -538,6 +564,8 @@ def _link(feeds: dict, sites: dict, sessions: dict) -> None:
 def _differs(instance, name: str, value) -> bool:
     """Whether a row's value differs from the stored one; relations compared by id."""
     field = instance._meta.get_field(name)
+    if field.many_to_many:  # a list of objects, in any order
+        return {o.pk for o in getattr(instance, name).all()} != {o.pk for o in value}
     if field.is_relation:
         return getattr(instance, field.attname) != (value.pk if value is not None else None)
     return getattr(instance, name) != value

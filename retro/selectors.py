@@ -187,6 +187,33 @@ def filter_entries(entries: QuerySet[Entry], filters: dict[str, str]) -> QuerySe
     return entries
 
 
+FEED_CHOICES = {
+    name: [value for value, _ in Feed._meta.get_field(name).choices]
+    for name in ("stage", "kind", "path")
+}
+
+
+def event_feeds(event: Event, params) -> QuerySet[Feed]:
+    """The event's feeds filtered by ?stage=&kind=&path= (choices), ?session= (a slug of this
+    event) and ?q= (words in the slug or name); a bad value is a 400 naming its parameter."""
+    feeds = event.feeds.all()
+    for name, allowed in FEED_CHOICES.items():
+        value = params.get(name, "").strip()
+        if value and value not in allowed:
+            raise ValidationError({name: f"Use one of {', '.join(allowed)}."})
+        if value:
+            feeds = feeds.filter(**{name: value})
+    session = params.get("session", "").strip()
+    if session:
+        found = event.sessions.filter(slug=session).first()
+        if found is None:
+            raise ValidationError({"session": f"No session {session[:80]!r} in this event."})
+        feeds = feeds.filter(session=found)
+    for word in params.get("q", "").split()[:10]:
+        feeds = feeds.filter(Q(slug__icontains=word) | Q(name__icontains=word))
+    return feeds.order_by("stage", "slug")
+
+
 def event_entries(event: Event, filters: dict[str, str] | None = None) -> QuerySet[Entry]:
     """The event's live entries (not deleted, not merged), filtered, newest first."""
     entries = live_entries().filter(event=event)

@@ -30,6 +30,7 @@ from .selectors import can_change_site, events_using_site
 User = get_user_model()
 
 FEED_EDITABLE = set(FEED_FIELDS)
+_UNCHANGED = object()
 
 
 @transaction.atomic
@@ -38,6 +39,7 @@ def update_feed(*, feed: Feed, actor, **changes) -> Feed:
     unknown = set(changes) - FEED_EDITABLE
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in unknown})
+    upstreams = changes.pop("derived_from", _UNCHANGED)
     before = {name: _plain(getattr(feed, name)) for name in changes}
     for name, value in changes.items():
         setattr(feed, name, value)
@@ -45,6 +47,10 @@ def update_feed(*, feed: Feed, actor, **changes) -> Feed:
     feed.save()
     after = {name: _plain(getattr(feed, name)) for name in changes}
     diff = {k: [before[k], after[k]] for k in changes if before[k] != after[k]}
+    if upstreams is not _UNCHANGED:
+        old, new = _set_upstreams(feed, upstreams)
+        if old != new:
+            diff["derived_from"] = [old, new]
     if diff:
         audit.record(
             actor=actor,
@@ -55,6 +61,33 @@ def update_feed(*, feed: Feed, actor, **changes) -> Feed:
             changes=diff,
         )
     return feed
+
+
+def upstream_list(value) -> list[Feed]:
+    """derived_from as a list of feeds: None or one feed are accepted for compatibility."""
+    if value is None:
+        return []
+    if isinstance(value, Feed):
+        return [value]
+    return list(dict.fromkeys(value))
+
+
+def _upstream_names(feeds) -> list[str] | str | None:
+    """derived_from for an audit line: the upstream's name, a sorted list of names, or None."""
+    names = sorted(str(f) for f in feeds)
+    return names[0] if len(names) == 1 else names or None
+
+
+def _set_upstreams(feed: Feed, upstreams) -> tuple:
+    """Link a saved feed to its upstream feeds after the loop and event checks; returns the
+    old and new links as audit values."""
+    upstreams = upstream_list(upstreams)
+    error = feed.upstream_error(upstreams)
+    if error:
+        raise ValidationError({"derived_from": error})
+    old = _upstream_names(feed.derived_from.all())
+    feed.derived_from.set(upstreams)
+    return old, _upstream_names(upstreams)
 
 
 def _plain(value):
@@ -519,9 +552,10 @@ def _refuse_unknown(fields, allowed) -> None:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
 
 
-def _create(instance, *, actor, event: Event | None, fields: dict):
-    """Check and save a new object, with one audit line holding its initial values."""
-    instance.full_clean()
+def _create(instance, *, actor, event: Event | None, fields: dict, m2m=()):
+    """Check and save a new object, with one audit line holding its initial values (`m2m`
+    names fields the caller sets after the save)."""
+    instance.full_clean(exclude=list(m2m))
     instance.save()
     label = instance._meta.model_name
     audit.record(
@@ -530,7 +564,10 @@ def _create(instance, *, actor, event: Event | None, fields: dict):
         obj=instance,
         event=event,
         summary=f"{label.capitalize()} {instance.slug} created",
-        changes={name: [None, _audit_value(value)] for name, value in fields.items()},
+        changes={
+            name: [None, _upstream_names(value) if name in m2m else _audit_value(value)]
+            for name, value in fields.items()
+        },
     )
     return instance
 
@@ -612,4 +649,13 @@ def update_session(*, session: Session, actor, **changes) -> Session:
 def create_feed(*, event: Event, actor, **fields) -> Feed:
     """Add a feed to an event after the same checks as update_feed."""
     _refuse_unknown(fields, ("slug", *FEED_EDITABLE))
-    return _create(Feed(event=event, **fields), actor=actor, event=event, fields=fields)
+    upstreams = upstream_list(fields.pop("derived_from", None))
+    feed = Feed(event=event, **fields)
+    error = feed.upstream_error(upstreams)
+    if error:
+        raise ValidationError({"derived_from": error})
+    if upstreams:
+        fields["derived_from"] = upstreams
+    feed = _create(feed, actor=actor, event=event, fields=fields, m2m=("derived_from",))
+    feed.derived_from.set(upstreams)
+    return feed

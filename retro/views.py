@@ -32,7 +32,9 @@ def home(request):
 def event_detail(request, slug):
     """An event's sessions and its feeds grouped by stage."""
     event = selectors.event_for_user(request.user, slug)
-    feeds = event.feeds.select_related("session", "origin", "destination", "derived_from")
+    feeds = event.feeds.select_related("session", "origin", "destination").prefetch_related(
+        "derived_from"
+    )
     by_stage = OrderedDict((label, []) for _, label in Stage.choices)
     for feed in feeds:
         by_stage[Stage(feed.stage).label].append(feed)

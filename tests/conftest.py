@@ -102,10 +102,10 @@ def event(db):
         origin=bcr,
         destination=bcr,
         transport="cloud_flow",
-        derived_from=contrib,
         source_ids=["ch-kn1:0"],
     )
-    Feed.objects.create(
+    program.derived_from.set([contrib])
+    asl = Feed.objects.create(
         event=ev,
         session=keynote,
         slug="kn1-asl",
@@ -113,9 +113,9 @@ def event(db):
         kind="sign_language",
         stage="distribution",
         transport="cloud_flow",
-        derived_from=program,
         language="ase",
     )
+    asl.derived_from.set([program])
     return ev
 
 

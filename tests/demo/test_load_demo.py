@@ -36,13 +36,25 @@ def check_shape():
     assert kn1.filter(stage="contribution", path__in=["A", "B"]).count() == 2
     assert event.feeds.filter(kind="venue_return").exists()
     assert event.feeds.filter(kind="hotel_alternate").exists()
-    # every subtitle traces upstream to a contribution feed
-    feed = kn1.filter(kind="subtitles").first()
-    chain = []
-    while feed.derived_from_id:
-        feed = feed.derived_from
-        chain.append(feed.stage)
-    assert chain[-1] == "contribution" and "transmission" in chain
+    # every subtitle traces upstream, through transmission, to both contribution paths
+    stack, upstream = [kn1.filter(kind="subtitles").first()], []
+    while stack:
+        parents = list(stack.pop().derived_from.all())
+        upstream += parents
+        stack += parents
+    assert {f.slug for f in upstream if f.stage == "contribution"} == {
+        "kn1-contrib-a",
+        "kn1-contrib-b",
+    }
+    assert sorted(kn1.get(stage="transmission").derived_from.values_list("path", flat=True)) == [
+        "A",
+        "B",
+    ]
+    hotel = event.feeds.get(kind="hotel_alternate")
+    assert sorted(hotel.derived_from.values_list("slug", flat=True)) == [
+        "hotel-playout",
+        "kn1-program",
+    ]
     roles = dict(Membership.objects.filter(event=event).values_list("user__username", "role"))
     assert {k: roles[k] for k in ("lead", "operator", "viewer")} == {
         "lead": "lead",

@@ -307,7 +307,7 @@ def test_sessions_and_feeds_json(viewer_api, event):
         "source_ids",
         "derived_from",
     }
-    assert asl["derived_from"] == "kn1-program" and asl["session"] == "kn1"
+    assert asl["derived_from"] == ["kn1-program"] and asl["session"] == "kn1"
 
 
 def test_lead_patches_a_feeds_source_ids_and_it_is_audited(lead_api, event):

@@ -51,13 +51,17 @@ RUNDOWN = Template(RUNDOWN_TEMPLATE).substitute(DAYS)
 CSV_RUNDOWN = Template(CSV_TEMPLATE).substitute(DAYS)
 
 
+def upstreams(feed) -> list[str]:
+    return sorted(feed.derived_from.values_list("slug", flat=True))
+
+
 def test_yaml_rundown_creates_event_sites_sessions_and_feeds(db):
     result = import_rundown(text=RUNDOWN, fmt="yaml")
     event = Event.objects.get(slug="expo")
     assert result.created == 1 + 2 + 1 + 2
     assert event.time_zone == "Europe/Berlin"
     program = event.feeds.get(slug="kn1-program")
-    assert program.derived_from.slug == "kn1-contrib-a"
+    assert upstreams(program) == ["kn1-contrib-a"]
     assert program.session.slug == "kn1"
     assert program.source_ids == ["ch-1:0"]
     assert event.sessions.get().day == EXPO_DAY
@@ -76,7 +80,7 @@ def test_csv_rundown_with_pipe_separated_source_ids(db):
     event = Event.objects.get(slug="fair")
     assert event.venue == "Big Sight"
     assert event.feeds.get(slug="t1-program").source_ids == ["srt://t1", "srt://t1-alt"]
-    assert event.feeds.get(slug="t1-asl").derived_from.slug == "t1-program"
+    assert upstreams(event.feeds.get(slug="t1-asl")) == ["t1-program"]
     assert not import_rundown(text=CSV_RUNDOWN, fmt="csv").changed
 
 
@@ -95,6 +99,62 @@ def test_invalid_rundown_imports_nothing_and_lists_every_error(db):
     assert "feeds #1, field 'derived_from': unknown upstream feed 'kn1-ghost'" in problems
     assert "feeds #3, field 'slug': feed 'kn1-program' already defined at feeds #1" in problems
     assert not Event.objects.exists() and not Site.objects.exists() and not Session.objects.exists()
+
+
+def test_a_feed_derives_from_a_list_of_upstreams_in_yaml_and_csv(db):
+    both = RUNDOWN.replace(
+        "derived_from: kn1-contrib-a,", "derived_from: [kn1-contrib-a, kn1-contrib-b],"
+    ) + (
+        "  - {slug: kn1-contrib-b, name: Contribution B, kind: program, stage: contribution,"
+        " session: kn1, transport: srt, path: B}\n"
+    )
+    result = import_rundown(text=both, fmt="yaml")
+    program = Event.objects.get(slug="expo").feeds.get(slug="kn1-program")
+    assert upstreams(program) == ["kn1-contrib-a", "kn1-contrib-b"]
+    assert result.created == 1 + 2 + 1 + 3
+    assert not import_rundown(text=both, fmt="yaml").changed
+    line = AuditLog.objects.get(summary="Feed kn1-program created")
+    assert line.changes["derived_from"] == [None, ["Contribution A", "Contribution B"]]
+    csv_text = CSV_RUNDOWN.replace(",t1-program,ase,", ",t1-program|t1-alt,ase,") + (
+        "feed,t1-alt,Talk one alt,,program,,,,,,,contribution,t1,tokyo-enc,,srt,B,,,,,\n"
+    )
+    import_rundown(text=csv_text, fmt="csv")
+    asl = Event.objects.get(slug="fair").feeds.get(slug="t1-asl")
+    assert upstreams(asl) == ["t1-alt", "t1-program"]
+
+
+def test_a_rundown_upstream_list_naming_itself_or_an_unknown_feed_is_refused(db):
+    bad = RUNDOWN.replace(
+        "derived_from: kn1-contrib-a,", "derived_from: [kn1-contrib-a, kn1-program, kn1-x],"
+    )
+    with pytest.raises(RundownError) as err:
+        import_rundown(text=bad, fmt="yaml")
+    problems = "\n".join(err.value.problems)
+    assert "feeds #1, field 'derived_from': a feed cannot be derived from itself." in problems
+    assert "feeds #1, field 'derived_from': unknown upstream feed 'kn1-x'." in problems
+    nested = RUNDOWN.replace("derived_from: kn1-contrib-a,", "derived_from: {a: 1},")
+    with pytest.raises(RundownError) as err:
+        import_rundown(text=nested, fmt="yaml")
+    assert "field 'derived_from': a feed slug or a list of feed slugs" in str(err.value)
+    assert not Event.objects.exists()
+
+
+def test_a_loop_through_a_second_upstream_is_refused_against_stored_links(db):
+    import_rundown(text=RUNDOWN, fmt="yaml")
+    # the file leaves kn1-program out: it keeps its stored upstream kn1-contrib-a
+    partial = textwrap.dedent(f"""\
+        event: {{slug: expo, name: Expo 2027, venue: Hall 9, time_zone: Europe/Berlin,
+                 start: "{EXPO_DAY}T08:00:00+01:00", end: "{EXPO_DAY + timedelta(days=1)}T18:00:00+01:00"}}
+        feeds:
+          - {{slug: kn1-b, name: B, stage: contribution, derived_from: kn1-program}}
+          - {{slug: kn1-contrib-a, name: Contribution A, kind: program, stage: contribution,
+              session: kn1, origin: enc, destination: bcr, transport: srt, path: A,
+              source_ids: ["srt://kn1-a"], derived_from: [kn1-b]}}
+        """)
+    with pytest.raises(RundownError) as err:
+        import_rundown(text=partial, fmt="yaml")
+    assert "loop" in str(err.value)
+    assert not Feed.objects.filter(slug="kn1-b").exists()
 
 
 def test_rundown_loop_in_derived_from_is_refused(db):
@@ -270,8 +330,8 @@ def test_reimport_that_moves_a_feed_upstream_changes_it_once(db):
     result = import_rundown(text=moved, fmt="yaml")
     assert (result.updated, result.unchanged) == (2, 4)
     feeds = Event.objects.get(slug="expo").feeds
-    assert feeds.get(slug="kn1-program").derived_from is None
-    assert feeds.get(slug="kn1-contrib-a").derived_from.slug == "kn1-program"
+    assert upstreams(feeds.get(slug="kn1-program")) == []
+    assert upstreams(feeds.get(slug="kn1-contrib-a")) == ["kn1-program"]
     new = {line.summary: line.changes for line in AuditLog.objects.order_by("pk")[lines:]}
     assert new == {
         "Feed kn1-program changed": {"derived_from": ["Contribution A", None]},
@@ -318,7 +378,7 @@ def test_upload_writes_audit_lines_as_the_lead_for_what_it_changes(lead_client, 
         ("feed.create", lead, event),
     ]
     assert new[0].changes == {"name": ["Test Summit", "Test Summit 2"]}
-    assert event.feeds.get(slug="kn1-captions").derived_from.slug == "kn1-program"
+    assert upstreams(event.feeds.get(slug="kn1-captions")) == ["kn1-program"]
     assert Membership.objects.get(event=event, user=lead).role == Role.LEAD
     again = SimpleUploadedFile("summit.yaml", rundown.encode())
     lead_client.post(f"/events/{event.slug}/rundown/", {"file": again})

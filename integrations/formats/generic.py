@@ -20,7 +20,8 @@ JSON: a list of sample objects, or an object whose ``samples`` key holds that li
 CSV: a header line is required and names the columns, in any order: ``time``, ``metric`` and
 ``value`` are required, ``source`` and ``unit`` optional (``time,source,metric,value,unit`` is
 the usual order). Cells follow the JSON rules; a numeric ``time`` is epoch milliseconds and an
-empty ``source`` or ``unit`` means "not given". Every row must have exactly the header's columns.
+empty ``source`` or ``unit`` means "not given". Every row must have exactly the header's columns:
+a row that has not is rejected on its own (a payload where no row has them is a FormatError).
 
 Both: a sample with a bad field, a timestamp without a zone, or a timestamp more than a day in
 the future is rejected on its own (record = 1-based sample index for JSON, line number for CSV);
@@ -153,6 +154,7 @@ def parse_csv(data: bytes | str, *, now: datetime | None = None) -> ParseResult:
     builder = _Builder(now)
     rows = csv.reader(line.rstrip("\r") for line in text.split("\n"))
     columns: list[str] | None = None
+    parsed, first_error = 0, None
     try:
         for row in rows:
             if not row or (len(row) == 1 and not row[0].strip()):
@@ -160,11 +162,20 @@ def parse_csv(data: bytes | str, *, now: datetime | None = None) -> ParseResult:
             if columns is None:
                 columns = _header(row, rows.line_num)
                 continue
-            builder.add(rows.line_num, _row_fields(columns, row, rows.line_num))
+            try:
+                fields = _row_fields(columns, row, rows.line_num)
+            except FormatError as err:  # a short or long row (a truncated line): that row only
+                first_error = first_error or err
+                builder.reject(rows.line_num, err.field, err.message)
+                continue
+            parsed += 1
+            builder.add(rows.line_num, fields)
     except csv.Error as err:
         raise FormatError(f"invalid CSV: {err}", line=rows.line_num) from None
     if columns is None:
         raise FormatError("missing header line", line=1, field="time")
+    if not parsed and first_error is not None:
+        raise first_error  # no row has the header's columns: the payload is not this CSV
     return builder.result
 
 

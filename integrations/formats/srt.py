@@ -286,10 +286,26 @@ def parse_json(
         for number, obj in enumerate(records, 1):
             collector.add_json(obj, number)
         return collector.result()
+    for number, obj in _json_lines(text, collector.reject):
+        collector.add_json(obj, number)
+    return collector.result()
+
+
+def _json_lines(text: str, reject) -> list[tuple[int, object]]:
+    """(line number, value) per non-blank line. A line that is not JSON (a truncated last line,
+    a stray log line) is rejected on its own through `reject`; when no line is JSON, the payload
+    as a whole is not, and the first line's error is raised."""
+    values, first_error = [], None
     for number, line in enumerate(text.split("\n"), 1):
         if line and not line.isspace():
-            collector.add_json(load_json(line, line_offset=number - 1), number)
-    return collector.result()
+            try:
+                values.append((number, load_json(line, line_offset=number - 1)))
+            except FormatError as err:
+                first_error = first_error or err
+                reject(number, None, err.message)
+    if not values and first_error is not None:
+        raise first_error
+    return values
 
 
 def check_json(data: bytes | str) -> None:
@@ -303,9 +319,7 @@ def check_json(data: bytes | str) -> None:
         if not isinstance(load_json(text), list):
             raise FormatError("expected a JSON array of records", line=1)
         return
-    for number, line in enumerate(text.split("\n"), 1):
-        if line and not line.isspace():
-            load_json(line, line_offset=number - 1)
+    _json_lines(text, lambda *rejected: None)
 
 
 def parse_csv(

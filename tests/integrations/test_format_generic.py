@@ -137,13 +137,20 @@ def test_csv_rejects_cells_per_line():
     assert len(result.samples) == 1
 
 
+def test_a_csv_row_without_the_header_columns_is_rejected_alone():
+    result = generic.parse_csv("time,metric,value\n0,a,1\n0,a\n", now=NOW)
+
+    assert len(result.samples) == 1
+    assert [(r.record, r.field) for r in result.rejected] == [(3, "value")]
+
+
 @pytest.mark.parametrize(
     ("text", "line", "field"),
     [
         ("time,metric\n0,a\n", 1, "value"),
         ("time,metric,value,colour\n", 1, "colour"),
         ("time,metric,value,metric\n", 1, "metric"),
-        ("time,metric,value\n0,a,1\n0,a\n", 3, "value"),
+        ("time,metric,value\n0,a\n", 2, "value"),
         ("time,metric,value\n0,a,1,9\n", 2, "column 4"),
         ("", 1, "time"),
     ],

@@ -255,15 +255,25 @@ def test_nan_literal_in_the_csv_is_rejected_per_field():
     assert len(series(result, "link.rtt")) == 64
 
 
-def test_truncated_json_line_names_the_line():
+def test_truncated_json_line_is_rejected_alone_naming_the_line():
     lines = capture("clean-1.srt-stats.jsonl").splitlines(keepends=True)
     cut = b"".join(lines[:2]) + lines[2][:400]
 
-    with pytest.raises(FormatError) as err:
-        srt.parse_json(cut, now=NOW)
+    result = srt.parse_json(cut, now=NOW)
 
-    assert err.value.line == 3
-    assert str(err.value).startswith("line 3")
+    assert [r.record for r in result.rejected] == [3]
+    assert "invalid JSON" in result.rejected[0].reason
+    assert result.samples == srt.parse_json(b"".join(lines[:2]), now=NOW).samples
+
+
+def test_a_payload_whose_only_line_is_not_json_names_the_line():
+    line = capture("clean-1.srt-stats.jsonl").splitlines()[0]
+
+    with pytest.raises(FormatError) as err:
+        srt.parse_json(b"\n" + line[:400], now=NOW)
+
+    assert err.value.line == 2
+    assert str(err.value).startswith("line 2")
 
 
 def test_csv_row_with_a_missing_column_names_line_and_field():
@@ -325,15 +335,17 @@ def test_non_utf8_input_names_the_line():
     assert "UTF-8" in str(err.value)
 
 
-def test_deeply_nested_json_is_a_format_error_not_a_recursion_error():
+def test_deeply_nested_json_is_a_rejected_line_not_a_recursion_error():
     line = capture("clean-1.srt-stats.jsonl").splitlines()[0]
     deep = line + b"\n" + b'{"sid":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
-    with pytest.raises(FormatError) as err:
-        srt.parse_json(deep, now=NOW)
+    result = srt.parse_json(deep, now=NOW)
 
-    assert err.value.line == 2
-    assert "nested" in str(err.value)
+    assert [r.record for r in result.rejected] == [2]
+    assert "nested" in result.rejected[0].reason
+    with pytest.raises(FormatError) as err:  # alone, it is the whole payload
+        srt.parse_json(deep.split(b"\n")[1], now=NOW)
+    assert err.value.line == 1
 
 
 def test_empty_stats_file_yields_nothing():

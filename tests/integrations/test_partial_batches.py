@@ -12,10 +12,12 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations import services, storage, tasks
+from integrations.formats import parse
 from integrations.models import IngestBatch, TelemetryAlert, TelemetrySample
 from retro.models import Event
 from tests.conftest import KEYNOTE_START, iso
 
+from .conftest import capture_on_air
 from .telemetry_factory import eventbridge
 
 pytestmark = pytest.mark.django_db
@@ -212,3 +214,31 @@ def test_a_chunked_upload_to_a_real_server_is_411_and_stores_nothing(
     assert answer.split(b"\r\n", 1)[0].split()[1] == b"411"
     assert b"Content-Length" in answer
     assert IngestBatch.objects.count() == 0
+
+
+def test_an_srt_json_line_cut_short_is_rejected_and_the_other_records_stored(
+    operator_token_api, event
+):
+    lines = capture_on_air("clean-1.srt-stats.jsonl").splitlines(keepends=True)
+    body = b"".join(lines[:10]) + b"not json at all\n" + b"".join(lines[10:20]) + lines[20][:40]
+    response = operator_token_api.post(
+        "/api/v1/ingest/srt/summit/kn1-contrib-a/", body, content_type="application/x-ndjson"
+    )
+    assert response.status_code == 202, response.content
+    (batch,) = process_all()
+    assert batch.state == "done"
+    assert [r["record"] for r in batch.rejected] == [11, 22]
+    assert batch.samples == len(parse("srt-json", b"".join(lines[:20])).samples)
+
+
+def test_a_generic_csv_row_without_the_header_columns_is_rejected_alone(operator_token_api, event):
+    rows = ["time,metric,value,unit"]
+    rows += [
+        f"{iso(KEYNOTE_START + timedelta(seconds=i))},encoder.temperature,{i},C" for i in range(4)
+    ]
+    rows.insert(3, f"{iso(KEYNOTE_START)},encoder.temperature")
+    response = operator_token_api.post(GENERIC, "\n".join(rows) + "\n", content_type="text/csv")
+    assert response.status_code == 202
+    (batch,) = process_all()
+    assert (batch.samples, batch.rejected_count) == (4, 1)
+    assert batch.rejected[0]["record"] == 4

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Telemetry"
+
+    def ready(self):
+        # retro counts anomalies in its recurrences without importing us (retro.hooks).
+        from retro import hooks  # apps are loaded: models may be imported now
+
+        from . import selectors
+
+        hooks.anomaly_feeds.provide(selectors.feeds_with_anomalies)

@@ -14,6 +14,7 @@ from retro.models import Event, Feed
 from tally.times import parse_instant
 
 from .models import (
+    Anomaly,
     FeedTelemetryStatus,
     IngestBatch,
     Metric,
@@ -183,3 +184,14 @@ def ingest_page(event: Event) -> dict:
         "keys": list(event.ingest_keys.all()),
         "feeds": list(event.feeds.order_by("slug").only("pk", "slug", "name")),
     }
+
+
+def feeds_with_anomalies(feeds: QuerySet[Feed]) -> set[int]:
+    """Those of the feeds that had an anomaly (retro.hooks.anomaly_feeds: the recurrence of a
+    place across events of the chain)."""
+    return set(
+        Anomaly.objects.filter(feed__in=feeds)
+        .order_by()
+        .values_list("feed_id", flat=True)
+        .distinct()
+    )

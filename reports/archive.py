@@ -107,7 +107,9 @@ SECTIONS = [
     Section("audit", AuditLog, lambda e: e.audit_log.all(), ("at", "action", "object_id")),
 ]
 # Foreign keys that only make sense inside the database they came from.
-DROPPED = {(TelemetryAlert, "batch"), (RunbookRevision, "search_vector")}
+# Event.follows names another event, which an archive does not carry: a restored event
+# starts outside any chain.
+DROPPED = {(TelemetryAlert, "batch"), (RunbookRevision, "search_vector"), (Event, "follows")}
 # Rendered HTML is not carried: it is rendered again from its Markdown on import, so an
 # archive cannot bring in HTML the sanitizer never saw. (model, html field) -> source field.
 RENDERED = {

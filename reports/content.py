@@ -19,7 +19,8 @@ from django.utils.html import strip_tags
 
 from integrations import review, snapshots
 from integrations import selectors as telemetry
-from retro.actions import OPEN_STATUSES, carried_over_actions
+from retro import loop
+from retro.actions import OPEN_STATUSES
 from retro.models import Entry, Event, Feed, Membership, Stage, live_entries
 from runbooks.models import RunbookRevision, RunbookRun, revision_text
 from tally.charts import Series, line_chart
@@ -28,10 +29,20 @@ from .models import Report
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("cover", "summary", "stages", "actions", "runbooks", "anomalies", "timeline")
+SECTIONS = (
+    "cover",
+    "summary",
+    "since",
+    "stages",
+    "actions",
+    "runbooks",
+    "anomalies",
+    "timeline",
+)
 SECTION_TITLES = {
     "cover": "Cover",
     "summary": "Summary",
+    "since": "Since last event",
     "stages": "Entries by stage and session",
     "actions": "Action tracker",
     "runbooks": "Runbook runs and revisions",
@@ -334,6 +345,7 @@ def summary_section(
         "actions_done": sum(1 for a in actions if a.status == Entry.Status.DONE),
         "actions_by_status": [{"status": k, "count": v} for k, v in status_counts.items()],
         "on_air_learnings": sum(1 for e in entries if e.impact == Entry.Impact.ON_AIR),
+        "retro_override_reason": event.retro_override_reason,
         "anomalies": anomaly_counts(event),
         "impact_minutes": impact_minutes(event),
     }
@@ -356,7 +368,10 @@ def impact_minutes(event: Event) -> dict:
 
 
 def stages_section(event: Event, opts: ReportOptions, entries: list[Entry], people: People) -> dict:
-    """Per stage, per session: wins, learnings (with charts) and actions."""
+    """Per stage, per session: wins, learnings (with charts, their decision and where they
+    recurred) and actions."""
+    decided = loop.decisions([e for e in entries if e.kind == Entry.Kind.LEARNING])
+    recurrences = loop.RecurrenceIndex(event)
     groups: dict = OrderedDict()
     for stage, label in [*Stage.choices, (NO_STAGE, "No stage")]:
         groups[stage] = {"stage": stage, "label": label, "sessions": OrderedDict()}
@@ -373,9 +388,12 @@ def stages_section(event: Event, opts: ReportOptions, entries: list[Entry], peop
                 "action": [],
             },
         )
-        session[entry.kind].append(
-            entry_row(entry, event, people, charts=entry.kind == Entry.Kind.LEARNING)
-        )
+        row = entry_row(entry, event, people, charts=entry.kind == Entry.Kind.LEARNING)
+        if entry.kind == Entry.Kind.LEARNING:
+            row["decision"] = decided[entry.pk].summary
+            recurrence = recurrences.of(list(entry.feeds.all()))
+            row["recurrence"] = recurrence.label if recurrence.recurred else ""
+        session[entry.kind].append(row)
     result = []
     for stage in groups.values():
         if not stage["sessions"]:
@@ -388,12 +406,57 @@ def stages_section(event: Event, opts: ReportOptions, entries: list[Entry], peop
     return {"stages": result, "chart_count": chart_count}
 
 
+def since_section(event: Event, opts: ReportOptions, entries: list[Entry], people: People) -> dict:
+    """What the event it follows left: the runbook revisions its learnings caused, which of
+    its actions are done, and what recurred here (learnings and anomalies at a place flagged
+    at earlier events of the chain)."""
+    last = event.follows
+    if last is None:
+        return {"available": False}
+    actions = live_entries().filter(event=last, kind=Entry.Kind.ACTION).select_related("owner")
+    if opts.external:
+        actions = actions.filter(shareable=True)
+    rows = [entry_row(a, event, people) for a in actions.order_by("due", "occurred_at")]
+    recurrences = loop.RecurrenceIndex(event)
+    recurred = []
+    for entry in entries:
+        if entry.kind == Entry.Kind.LEARNING:
+            recurrence = recurrences.of(list(entry.feeds.all()))
+            if recurrence.recurred:
+                recurred.append(
+                    {
+                        "what": f"Learning #{str(entry.pk)[:8]}: {entry.body[:160]}",
+                        "label": recurrence.label,
+                    }
+                )
+    for feed in Feed.objects.filter(event=event, anomalies__isnull=False).distinct():
+        recurrence = recurrences.of([feed])
+        if recurrence.recurred:
+            recurred.append({"what": f"Anomalies on {feed.slug}", "label": recurrence.label})
+    return {
+        "available": True,
+        "last": {"name": last.name, "slug": last.slug},
+        "changes": [
+            {
+                "runbook": c.runbook,
+                "number": c.number,
+                "summary": c.summary,
+                "at": local_time(c.at, event),
+            }
+            for c in loop.changed_since_last_event(event)
+        ],
+        "done": [r for r in rows if r["status"] == Entry.Status.DONE],
+        "open": [r for r in rows if r["status"] in OPEN_STATUSES],
+        "recurred": recurred,
+    }
+
+
 def actions_section(
     event: Event, opts: ReportOptions, entries: list[Entry], people: People
 ) -> dict:
     """Every open action by owner: this event's and those carried over from earlier events."""
     own = [e for e in entries if e.is_action and e.status in OPEN_STATUSES]
-    carried = list(carried_over_actions(event))
+    carried = list(loop.carried_over_actions(event))
     if opts.external:
         carried = [a for a in carried if a.shareable]
     by_owner: dict[str, list] = defaultdict(list)
@@ -490,6 +553,7 @@ def timeline_section(
 SECTION_BUILDERS = {
     "cover": cover_section,
     "summary": summary_section,
+    "since": since_section,
     "stages": stages_section,
     "actions": actions_section,
     "runbooks": runbooks_section,

@@ -105,6 +105,10 @@ def _md_entry(row: dict) -> list[str]:
     if row["impact_label"]:
         head += f" · impact: {row['impact_label']}"
     lines = [head]
+    if row["kind"] == "learning" and "decision" in row:
+        lines.append(f"  - decision: {_md_text(row['decision'])}")
+        if row.get("recurrence"):
+            lines.append(f"  - {row['recurrence']}")
     if row["kind"] == "action":
         due = row["due"].isoformat() if row["due"] else "—"
         status = row["status_label"] or "Open"
@@ -155,10 +159,32 @@ def _md_summary(summary: dict, content: dict) -> list[str]:
         f"| {r['label']} | {r['win']} | {r['learning']} | {r['action']} |"
         for r in summary["by_stage"]
     ]
+    if summary.get("retro_override_reason"):
+        reason = _md_text(summary["retro_override_reason"])
+        lines += ["", f"Finalized with a lead's override. Reason given: {reason}"]
     if not summary["anomalies"]["available"]:
         lines += ["", "Anomalies: no data."]
     if not summary["impact_minutes"]["available"]:
         lines += ["Impact minutes: no data."]
+    return lines
+
+
+def _md_since(since: dict, content: dict) -> list[str]:
+    lines = ["## Since last event", ""]
+    if not since["available"]:
+        return [*lines, "This event does not follow an earlier one."]
+    lines += [f"What {_md_text(since['last']['name'])} left for this event.", "", "### Changed"]
+    lines += [
+        f"- {_md_text(c['runbook'])} r{c['number']}: {_md_text(c['summary'])}"
+        for c in since["changes"]
+    ] or ["- No runbook revision cites its learnings."]
+    lines += ["", f"### Its actions: {len(since['done'])} done, {len(since['open'])} open"]
+    lines += [f"- #{a['ref']} done: {_md_escape(a['body'])}" for a in since["done"]]
+    lines += [f"- #{a['ref']} open: {_md_escape(a['body'])}" for a in since["open"]]
+    lines += ["", "### Recurred"]
+    lines += [f"- {_md_text(item['what'])}: {item['label']}" for item in since["recurred"]] or [
+        "- Nothing recurred."
+    ]
     return lines
 
 
@@ -239,6 +265,7 @@ def _md_timeline(timeline: dict, content: dict) -> list[str]:
 MARKDOWN_SECTIONS = {
     "cover": _md_cover,
     "summary": _md_summary,
+    "since": _md_since,
     "stages": _md_stages,
     "actions": _md_actions,
     "runbooks": _md_runbooks,

@@ -34,9 +34,11 @@ class Pages(pagination.PageNumberPagination):
 
 
 class EventSerializer(serializers.ModelSerializer):
+    follows = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
     class Meta:
         model = Event
-        fields = ["slug", "name", "venue", "time_zone", "start", "end", "state"]
+        fields = ["slug", "name", "venue", "time_zone", "start", "end", "state", "follows"]
         # Uniqueness and the rest are checked by the service (model full_clean).
         extra_kwargs = {"slug": {"validators": []}}
 
@@ -48,7 +50,11 @@ class EventListApi(generics.ListCreateAPIView):
     pagination_class = Pages
 
     def get_queryset(self):
-        return selectors.events_for_user(self.request.user).order_by("-start")
+        return (
+            selectors.events_for_user(self.request.user)
+            .select_related("follows")
+            .order_by("-start")
+        )
 
     def create(self, request, *args, **kwargs):
         if not selectors.is_admin(request.user):

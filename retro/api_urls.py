@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, loop_api
 
 urlpatterns = [
     path("events/", api.EventListApi.as_view(), name="api-events"),
@@ -13,4 +13,21 @@ urlpatterns = [
     path("entries/<uuid:pk>/", api.EntryDetailApi.as_view(), name="api-entry"),
     path("entries/<uuid:pk>/restore/", api.EntryRestoreApi.as_view(), name="api-entry-restore"),
     path("actions/", api.ActionListApi.as_view(), name="api-actions"),
+    path("events/<slug:slug>/next/", loop_api.EventNextApi.as_view(), name="api-event-next"),
+    path(
+        "events/<slug:slug>/retro/finalize/",
+        loop_api.RetroFinalizeApi.as_view(),
+        name="api-retro-finalize",
+    ),
+    path("events/<slug:slug>/similar/", loop_api.EventSimilarApi.as_view(), name="api-similar"),
+    path(
+        "entries/<uuid:pk>/decision/",
+        loop_api.LearningDecisionApi.as_view(),
+        name="api-entry-decision",
+    ),
+    path(
+        "entries/<uuid:pk>/recurrence/",
+        loop_api.EntryRecurrenceApi.as_view(),
+        name="api-entry-recurrence",
+    ),
 ]

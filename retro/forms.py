@@ -29,3 +29,18 @@ class MembershipForm(forms.Form):
         if user is None:
             raise forms.ValidationError(f"No active user {name!r}; an admin creates users.")
         return user
+
+
+class PlanNextEventForm(forms.Form):
+    """The next event's slug, name and start (a local time in the event's zone)."""
+
+    slug = forms.CharField(max_length=80)
+    name = forms.CharField(max_length=200)
+    start = forms.DateTimeField(
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the event's time zone.",
+    )
+    force = forms.BooleanField(
+        required=False, help_text="Plan it although the retro is not finalized (recorded)."
+    )

@@ -16,9 +16,17 @@ from django.db.models import Count, Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import audit, selectors, services
+from . import audit, loop, selectors, services
 from .actions import open_actions
-from .models import AuditLog, Entry, EntryRevision, Event, Role, Vote, live_entries
+from .models import (
+    AuditLog,
+    Entry,
+    EntryRevision,
+    Event,
+    NoChangeDecision,
+    Vote,
+    live_entries,
+)
 from .services import RetroFinalized
 
 # --- Merge ------------------------------------------------------------------
@@ -190,44 +198,105 @@ ONLY_WINS_MESSAGE = (
     "This retro has wins but no learnings, and a retro with only wins is not done: "
     "log what the team learned, or give a written reason to finalize it anyway."
 )
+EMPTY_MESSAGE = "This retro has no entries: log its wins, learnings and actions first."
+UNDECIDED_MESSAGE = (
+    "{count} learning(s) have no decision yet: give each an action, a runbook revision "
+    "that cites it, or a written “no change needed”, or finalize with a written reason."
+)
+
+
+def _finalize_problems(event: Event, reason: str) -> dict:
+    """Why the retro cannot be finalized yet; a lead's written reason overrides all but
+    an empty retro."""
+    entries = live_entries().filter(event=event)
+    if not entries.exists():
+        return {"entries": [EMPTY_MESSAGE]}
+    if reason:
+        return {}
+    problems = {}
+    has_wins = entries.filter(kind=Entry.Kind.WIN).exists()
+    has_learnings = entries.filter(kind=Entry.Kind.LEARNING).exists()
+    if has_wins and not has_learnings:
+        problems["override_reason"] = [ONLY_WINS_MESSAGE]
+    undecided = loop.undecided_learnings(event)
+    if undecided:
+        problems["learnings"] = [UNDECIDED_MESSAGE.format(count=len(undecided))] + [
+            f"#{str(e.pk)[:8]}: {e.body[:80]}" for e in undecided
+        ]
+    return problems
 
 
 @transaction.atomic
 def finalize_retro(*, event: Event, actor, override_reason: str = "") -> Event:
     """Close the retro: entries become read-only except action status.
 
-    A retro with wins but no learnings is refused unless a lead gives a written reason,
-    which is kept on the event and in the audit log.
+    Refused for an empty retro; a retro with wins but no learnings, or with learnings that
+    have no decision (loop.undecided_learnings), only with a lead's written reason, kept on
+    the event and in the audit log with the learnings it passed over.
     """
     event = Event.objects.select_for_update().get(pk=event.pk)
-    if not selectors.has_role(actor, event, Role.LEAD):
+    if not selectors.can_finalize_retro(actor, event):
         raise PermissionDenied("Only a lead finalizes the retro.")
     if event.retro_finalized_at is not None:
         return event
     reason = (override_reason or "").strip()
-    entries = live_entries().filter(event=event)
-    has_wins = entries.filter(kind=Entry.Kind.WIN).exists()
-    has_learnings = entries.filter(kind=Entry.Kind.LEARNING).exists()
-    only_wins = has_wins and not has_learnings
-    if only_wins and not reason:
-        raise ValidationError({"override_reason": ONLY_WINS_MESSAGE})
+    problems = _finalize_problems(event, reason)
+    if problems:
+        raise ValidationError(problems)
+    overridden = _finalize_problems(event, "")
+    undecided = loop.undecided_learnings(event) if overridden else []
     event.retro_finalized_at = timezone.now()
     event.retro_finalized_by = actor
-    event.retro_override_reason = reason if only_wins else ""
+    event.retro_override_reason = reason if overridden else ""
     event.save(update_fields=["retro_finalized_at", "retro_finalized_by", "retro_override_reason"])
     changes = {"retro_finalized_at": [None, event.retro_finalized_at.isoformat()]}
     if event.retro_override_reason:
         changes["retro_override_reason"] = ["", event.retro_override_reason]
+        changes["overridden"] = sorted(overridden)
+    if undecided:
+        changes["undecided_learnings"] = [str(e.pk) for e in undecided]
     audit.record(
         actor=actor,
         action="retro.finalize",
         obj=event,
         event=event,
         summary="Retro finalized"
-        + (f" with an override: {event.retro_override_reason}" if only_wins else ""),
+        + (f" with an override: {event.retro_override_reason}" if overridden else ""),
         changes=changes,
     )
     return event
+
+
+@transaction.atomic
+def decide_no_change(*, learning: Entry, actor, reason: str) -> NoChangeDecision:
+    """Record that a learning needs no change: who and why (a reason is required). Deciding
+    again replaces the reason; the audit log keeps both."""
+    learning = Entry.objects.select_for_update().select_related("event").get(pk=learning.pk)
+    if not selectors.can_decide_learning(actor, learning):
+        raise PermissionDenied("Leads record the decision on a learning.")
+    _ensure_open(learning.event)
+    reason = (reason or "").strip()
+    if learning.kind != Entry.Kind.LEARNING:
+        raise ValidationError({"learning": "Only a learning gets a “no change needed” decision."})
+    if not reason:
+        raise ValidationError({"reason": "Say why no change is needed."})
+    if len(reason) > services.MAX_BODY:
+        raise ValidationError({"reason": f"At most {services.MAX_BODY} characters."})
+    decision = NoChangeDecision.objects.filter(learning=learning).first()
+    old = decision.reason if decision else None
+    if decision is None:
+        decision = NoChangeDecision(learning=learning)
+    decision.reason, decision.decided_by, decision.decided_at = reason, actor, timezone.now()
+    decision.save()
+    audit.record(
+        actor=actor,
+        action="learning.no_change",
+        obj=learning,
+        event=learning.event,
+        summary=f"No change needed for learning {str(learning.pk)[:8]}: {reason[:200]}",
+        changes={"no_change_reason": [old, reason]},
+    )
+    return decision
 
 
 @transaction.atomic

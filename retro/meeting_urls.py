@@ -11,6 +11,11 @@ urlpatterns = [
         views.meeting_promote,
         name="meeting-promote",
     ),
+    path(
+        "events/<slug:slug>/retro/no-change/<uuid:pk>/",
+        views.meeting_no_change,
+        name="meeting-no-change",
+    ),
     path("events/<slug:slug>/retro/finalize/", views.meeting_finalize, name="meeting-finalize"),
     path("events/<slug:slug>/retro/reopen/", views.meeting_reopen, name="meeting-reopen"),
     path("events/<slug:slug>/actions/", views.actions_event, name="actions-event"),

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import meeting, selectors
-from .actions import OPEN_STATUSES, carried_over_actions
+from . import loop, meeting, selectors
+from .actions import OPEN_STATUSES
+from .loop import carried_over_actions
 from .models import Entry, Event, Role, Stage, Vote, live_entries
 from .services import RetroFinalized, StaleVersion, set_action_status
 
@@ -76,8 +77,10 @@ def meeting_page(request, slug):
     if kind in Entry.Kind.values:
         entries = entries.filter(kind=kind)
     entries = list(entries)
+    found = loop.decisions([e for e in entries if e.kind == Entry.Kind.LEARNING])
     for entry in entries:
         entry.promote_id = uuid.uuid4()  # a resent promote form creates the action once
+        entry.decision = found.get(entry.pk)
     all_live = live_entries().filter(event=event)
     counts = {k: all_live.filter(kind=k).count() for k in Entry.Kind.values}
     is_lead = selectors.has_role(request.user, event, Role.LEAD)
@@ -94,6 +97,7 @@ def meeting_page(request, slug):
         "is_admin": selectors.is_admin(request.user),
         "finalized": event.retro_finalized,
         "only_wins": counts["win"] > 0 and counts["learning"] == 0,
+        "undecided": [] if event.retro_finalized else loop.undecided_learnings(event),
         "my_votes": set(
             Vote.objects.filter(entry__event=event, user=request.user).values_list(
                 "entry_id", flat=True
@@ -184,8 +188,28 @@ def meeting_promote(request, slug, pk):
 
 @login_required
 @require_POST
+def meeting_no_change(request, slug, pk):
+    """Leads decide that a learning needs no change, saying why."""
+    event = selectors.event_for_user(request.user, slug, Role.LEAD)
+    learning = _entry_of(event, pk)
+    try:
+        meeting.decide_no_change(
+            learning=learning, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except RetroFinalized as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, f"Learning #{str(learning.pk)[:8]}: no change needed.")
+    return _back_to_meeting(event, learning)
+
+
+@login_required
+@require_POST
 def meeting_finalize(request, slug):
-    """Leads finalize the retro (a retro with only wins needs a written reason)."""
+    """Leads finalize the retro: not an empty one; wins only, or learnings without a
+    decision, need a written reason."""
     event = selectors.event_for_user(request.user, slug, Role.LEAD)
     try:
         meeting.finalize_retro(

@@ -59,6 +59,10 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     retro_override_reason = models.TextField(blank=True)
+    # The event this one was planned from (next year's event follows this year's).
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followed_by"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -417,3 +421,36 @@ class AuditLog(models.Model):
 def live_entries():
     """Entries that are neither deleted nor merged into another."""
     return Entry.objects.filter(Q(deleted_at__isnull=True) & Q(merged_into__isnull=True))
+
+
+class NoChangeDecision(models.Model):
+    """A learning's written decision that nothing needs to change: who, when and why."""
+
+    learning = models.OneToOneField(Entry, on_delete=models.CASCADE, related_name="no_change")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField()
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"no change for {self.learning_id}: {self.reason[:60]}"
+
+
+class RecurrenceLink(models.Model):
+    """A learning that is the same problem as one logged at an earlier event of the chain."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="recurrence_links")
+    earlier = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="recurred_in")
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "earlier"], name="one_link_per_recurrence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} recurs {self.earlier_id}"

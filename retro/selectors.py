@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from tally.times import parse_instant
 
-from .actions import carried_over_actions
+from . import loop
+from .loop import carried_over_actions
 from .models import ROLE_RANK, Entry, Event, Feed, Membership, Role, Session, live_entries
 
 
@@ -136,6 +137,26 @@ def can_change_action_status(user, action: Entry, role: str | None = None) -> bo
     return role == Role.OPERATOR and action.owner_id == user.pk
 
 
+def can_finalize_retro(user, event: Event) -> bool:
+    """Leads (and admins) finalize an event's retro."""
+    return has_role(user, event, Role.LEAD)
+
+
+def can_decide_learning(user, learning: Entry) -> bool:
+    """Leads record a learning's "no change needed" decision (as they promote it to an action)."""
+    return has_role(user, learning.event, Role.LEAD)
+
+
+def can_plan_next_event(user, event: Event) -> bool:
+    """Leads (and admins) plan the next event from this one."""
+    return has_role(user, event, Role.LEAD)
+
+
+def can_link_recurrence(user, entry: Entry, earlier: Entry) -> bool:
+    """Operators of the entry's event link it to an earlier entry they may see."""
+    return has_role(user, entry.event, Role.OPERATOR) and has_role(user, earlier.event, Role.VIEWER)
+
+
 def entry_for_user(user, pk, minimum: str = Role.VIEWER) -> Entry:
     """An entry of an event the user may see (deleted ones too); 404 otherwise."""
     try:
@@ -151,10 +172,23 @@ def entry_for_user(user, pk, minimum: str = Role.VIEWER) -> Entry:
     return entry
 
 
+# A feed chip and its place for recurrences (retro.loop.place_keys).
+DISPLAYED_FEED_FIELDS = (
+    "id",
+    "event_id",
+    "slug",
+    "name",
+    "stage",
+    "origin_id",
+    "destination_id",
+    "transport",
+)
+
+
 def for_display(entries: QuerySet[Entry]) -> QuerySet[Entry]:
     """Everything templates/retro/_entry.html reads, fetched in a fixed number of queries."""
     return entries.select_related("author", "site", "session", "owner", "event").prefetch_related(
-        Prefetch("feeds", queryset=Feed.objects.only("id", "slug", "name", "stage"))
+        Prefetch("feeds", queryset=Feed.objects.only(*DISPLAYED_FEED_FIELDS))
     )
 
 
@@ -246,6 +280,19 @@ def board_columns(event: Event, filters: dict[str, str], limit: int) -> list[dic
 def visible_carried_over(user, event: Event) -> QuerySet[Entry]:
     """Open actions of earlier, closed events, limited to events the user may see."""
     return for_display(carried_over_actions(event).filter(event__in=events_for_user(user)))
+
+
+def visible_from_last_event(user, event: Event) -> dict | None:
+    """What the board opens with from the event this one follows (if the user may see it):
+    learnings whose action is not done yet and the runbook revisions its learnings caused.
+    Its open actions are the carried-over ones (visible_carried_over)."""
+    if not event.follows_id or not has_role(user, event.follows, Role.VIEWER):
+        return None
+    return {
+        "event": event.follows,
+        "learnings": loop.learnings_awaiting_action(event),
+        "changes": loop.changed_since_last_event(event),
+    }
 
 
 def entry_changes(event: Event, since: datetime | None, filters: dict[str, str]) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import loop_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,4 +15,10 @@ urlpatterns = [
     path("events/<slug:slug>/board/", views.board, name="event-board"),
     path("events/<slug:slug>/board/changes/", views.board_changes, name="event-board-changes"),
     path("entries/<uuid:pk>/", views.entry_detail, name="entry-detail"),
+    path("events/<slug:slug>/next/", loop_views.plan_next, name="event-plan-next"),
+    path(
+        "entries/<uuid:pk>/recurrence/",
+        loop_views.link_recurrence,
+        name="entry-link-recurrence",
+    ),
 ]

@@ -178,6 +178,7 @@ def board(request, slug):
         "my_site": membership.site if membership else None,
         "feed_options": list(event.feeds.order_by("slug").values("slug", "name", "stage")),
         "carried_over": selectors.visible_carried_over(request.user, event),
+        "from_last": selectors.visible_from_last_event(request.user, event),
         "stages": Stage.choices,
         "kinds": Entry.Kind.choices,
         "impacts": Entry.Impact.choices,

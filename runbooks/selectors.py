@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
+from retro.hooks import RunbookChange
 from retro.models import ROLE_RANK, Entry, Event, Membership, Role, live_entries
 from retro.selectors import event_for_user, events_for_user, is_admin
 
@@ -315,3 +316,28 @@ def timeline_items(event: Event) -> list[tuple[datetime, str, str]]:
         )
     items.sort(key=lambda item: item[0])
     return items
+
+
+def revisions_citing(entry_ids) -> list[RunbookChange]:
+    """Revisions that cite any of these entries, oldest first (retro.hooks.runbook_changes:
+    what a learning changed, for retro's finalize, board and the report)."""
+    rows = (
+        RunbookRevision.entries.through.objects.filter(entry_id__in=list(entry_ids))
+        .select_related("runbookrevision__runbook")
+        .defer(*revision_text("runbookrevision"))
+        .order_by("runbookrevision__created_at", "runbookrevision__number")
+    )
+    return [
+        RunbookChange(
+            entry_id=row.entry_id,
+            runbook=row.runbookrevision.runbook.title,
+            number=row.runbookrevision.number,
+            summary=row.runbookrevision.summary,
+            url=reverse(
+                "runbooks:revision",
+                args=[row.runbookrevision.runbook.slug, row.runbookrevision.number],
+            ),
+            at=row.runbookrevision.created_at,
+        )
+        for row in rows
+    ]

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 
 from demo import entries as demo_entries
 from demo import signal_path as demo
-from retro.actions import carried_over_actions, overdue_actions
+from retro.actions import overdue_actions
+from retro.loop import carried_over_actions
 from retro.models import AuditLog, Entry, EntryRevision, Event, Membership, Vote
 
 

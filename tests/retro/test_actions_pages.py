@@ -118,7 +118,7 @@ def test_all_events_page_shows_only_events_the_user_may_see(
     assert f"action-{mine.pk}" in html
 
 
-def test_open_actions_of_a_closed_earlier_event_are_carried_over(client, event, lead, operator):
+def test_open_actions_of_the_followed_event_are_carried_over(client, event, lead, operator):
     last_year = Event.objects.create(
         name="Summit 2025",
         slug="summit-2025",
@@ -133,6 +133,7 @@ def test_open_actions_of_a_closed_earlier_event_are_carried_over(client, event, 
     services.set_action_status(entry=done, status="done", actor=lead)
     last_year.state = Event.State.CLOSED
     last_year.save()
+    Event.objects.filter(pk=event.pk).update(follows=last_year)
     client.force_login(operator)
     html = client.get(f"/events/{event.slug}/actions/").content.decode()
     assert "Carried over from earlier events" in html
@@ -155,6 +156,7 @@ def test_carried_over_actions_stay_hidden_from_non_members_of_the_old_event(
     services.set_membership(event=last_year, user=lead, role="lead", actor=None)
     action(last_year, lead, lead, body="Private to last year")
     Event.objects.filter(pk=last_year.pk).update(state=Event.State.CLOSED)
+    Event.objects.filter(pk=event.pk).update(follows=last_year)
     html = viewer_client.get(f"/events/{event.slug}/actions/").content.decode()
     assert "Private to last year" not in html
     assert Entry.objects.filter(body="Private to last year").exists()

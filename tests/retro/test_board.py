@@ -202,6 +202,9 @@ def test_carried_over_actions_only_from_events_the_viewer_may_see(
         )
         Event.objects.filter(pk=ev.pk).update(state=Event.State.CLOSED)
     services.set_membership(event=mine, user=viewer, role="viewer", actor=None)
+    # The chain: this event follows last-year, which follows secret.
+    Event.objects.filter(pk=event.pk).update(follows=mine)
+    Event.objects.filter(pk=mine.pk).update(follows=hidden)
     page = viewer_client.get(BOARD).content.decode()
     assert "Carry last-year" in page and "carried over from last-year" in page
     assert "Carry secret" not in page

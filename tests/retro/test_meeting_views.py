@@ -128,6 +128,7 @@ def test_finalizing_only_wins_asks_for_a_reason_then_accepts_it(lead_client, eve
 
 def test_votes_after_finalizing_change_nothing(client, event, lead, operator):
     entry = log(event, operator)
+    meeting.decide_no_change(learning=entry, actor=lead, reason="Known encoder quirk")
     meeting.finalize_retro(event=event, actor=lead)
     client.force_login(operator)
     response = client.post(url(event, "vote", entry), follow=True)

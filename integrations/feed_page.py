@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
-from retro.models import Entry
+from retro.models import Entry, Feed
 from tally import charts
 
-from . import review, selectors, snapshots
+from . import onair, review, selectors, snapshots
 from .models import Anomaly, TelemetryAlert
 
 MAX_POINTS = 720
@@ -75,6 +75,34 @@ def _points(raw) -> list:
     return [(datetime.fromisoformat(t) if isinstance(t, str) else t, v) for t, v in raw]
 
 
+def _sibling_series(graph, feed, metrics, start, end, step) -> list[tuple]:
+    """(sibling feed, {metric name: points}) for the other paths of this feed's signal (path B
+    on path A's page), drawn in the same charts; only the metrics this feed reports."""
+    ids = onair.siblings(graph, feed.pk)
+    if not ids:
+        return []
+    names = {m.name for m in metrics}
+    siblings = Feed.objects.filter(pk__in=ids).in_bulk()
+    per_feed = snapshots._feed_metrics(list(siblings.values()))
+    out = []
+    for pk in ids:
+        shared = [m for m in per_feed.get(pk, []) if m.name in names]
+        query = selectors.SeriesQuery(
+            feed=siblings[pk], metrics=shared, start=start, end=end, step=step
+        )
+        points = {one["metric"]: one["points"] for one in selectors.series(query)}
+        out.append((siblings[pk], points))
+    return out
+
+
+def _label(feed, metric: str, others: list) -> str:
+    """A line's legend: the metric alone, or the feed and its path when paths are overlaid."""
+    if not others:
+        return metric
+    path = f" (path {feed.path})" if feed.path in ("A", "B") else ""
+    return f"{feed.slug}{path}"
+
+
 def context(event, feed, params, user) -> dict:
     """Everything templates/integrations/feed.html reads (one query per metric family)."""
     start, end = _range(event, feed, params)
@@ -97,7 +125,10 @@ def context(event, feed, params, user) -> dict:
         .filter(Q(end__isnull=True) | Q(end__gte=start))
         .order_by("start")[:500]
     )
-    review.annotate_anomalies(event, anomalies)
+    graph = review.feed_graph(event)
+    review.annotate_anomalies(event, anomalies, graph)
+    report = onair.path_report(event, graph)
+    failovers = [s for s in onair.failovers(event, report, feed) if start <= s.at <= end]
     alerts = list(
         TelemetryAlert.objects.filter(feed=feed, time__gte=start, time__lte=end)
         .order_by("time")
@@ -116,16 +147,33 @@ def context(event, feed, params, user) -> dict:
         charts.Span(e.occurred_at, e.occurred_at, e.get_kind_display(), kind="entry")
         for e in entries
     ]
+    spans += [
+        charts.Span(s.at, s.at, f"failover {s.feed}: {s.previous} -> {s.to}", kind="failover")
+        for s in failovers
+    ]
+    others = _sibling_series(graph, feed, metrics, start, end, step)
     tz = timezone.get_current_timezone()  # the viewer's zone (tally_tz cookie)
     chart_list = []
     for one in selectors.series(query):
         points = snapshots.downsample(
             _points(one["points"]), start, end, one["unit"] in snapshots.PEAK_UNITS, MAX_POINTS
         )
+        lines = [charts.Series(_label(feed, one["metric"], others), one["unit"], points)]
+        for sibling, by_metric in others:
+            raw = by_metric.get(one["metric"], [])
+            lines.append(
+                charts.Series(
+                    _label(sibling, one["metric"], others),
+                    one["unit"],
+                    snapshots.downsample(
+                        _points(raw), start, end, one["unit"] in snapshots.PEAK_UNITS, MAX_POINTS
+                    ),
+                )
+            )
         chart_list.append(
             charts.line_chart(
                 title=one["metric"],
-                series=[charts.Series(one["metric"], one["unit"], points)],
+                series=lines,
                 start=start,
                 end=end,
                 tz=tz,
@@ -147,6 +195,8 @@ def context(event, feed, params, user) -> dict:
         "anomalies": anomalies,
         "alerts": alerts,
         "presets": presets(event, feed),
+        "failovers": failovers,
+        "siblings": [sibling for sibling, _ in others],
         "chart_left": 58,
         "chart_plot_width": 900 - 58 - 12,
         "chart_width": 900,

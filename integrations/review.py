@@ -26,6 +26,7 @@ class FeedGraph:
     sessions: dict[int, tuple[datetime, datetime] | None]
     stages: dict[int, str] = field(default_factory=dict)
     paths: dict[int, str] = field(default_factory=dict)
+    sources: dict[int, set[str]] = field(default_factory=dict)  # lower-cased source ids
 
     def _walk(self, feed_id: int, links: dict[int, list[int]]) -> list[int]:
         out, stack, seen = [], list(links.get(feed_id, [])), {feed_id}
@@ -63,13 +64,20 @@ class FeedGraph:
 
 def feed_graph(event: Event) -> FeedGraph:
     rows = Feed.objects.filter(event=event).values_list(
-        "pk", "slug", "stage", "path", "session__scheduled_start", "session__scheduled_end"
+        "pk",
+        "slug",
+        "stage",
+        "path",
+        "source_ids",
+        "session__scheduled_start",
+        "session__scheduled_end",
     )
     graph = FeedGraph(slugs={}, parents={}, children={}, sessions={})
-    for pk, slug, stage, path, start, end in rows:
+    for pk, slug, stage, path, sources, start, end in rows:
         graph.slugs[pk] = slug
         graph.stages[pk] = stage
         graph.paths[pk] = path
+        graph.sources[pk] = {str(s).lower() for s in sources or []}
         graph.sessions[pk] = (start, end) if start else None
     links = Feed.derived_from.through.objects.filter(from_feed__event=event).order_by("pk")
     for child, parent in links.values_list("from_feed_id", "to_feed_id"):
@@ -200,52 +208,3 @@ def anomalies_for_event(event: Event, params=None) -> list:
 
 def unreviewed_anomalies(event: Event) -> list:
     return anomalies_for_event(event, {"reviewed": "false"})
-
-
-def _merged_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
-    total, current = 0.0, None
-    for start, end in sorted(intervals):
-        if current is None or start > current[1]:
-            if current is not None:
-                total += (current[1] - current[0]).total_seconds()
-            current = [start, end]
-        else:
-            current[1] = max(current[1], end)
-    if current is not None:
-        total += (current[1] - current[0]).total_seconds()
-    return total
-
-
-def impact_minutes(event: Event, graph: FeedGraph | None = None) -> list[dict]:
-    """Minutes each feed was affected by an anomaly on it or upstream of it (not dismissed).
-
-    On-air only: each interval is clipped to the affected feed's own session window (feeds
-    without a session count the whole interval). Overlapping intervals per feed are merged,
-    so two anomalies at once count once. Outputs (feeds nothing derives from) come first.
-    """
-    graph = graph or feed_graph(event)
-    now = datetime.now(UTC)
-    per_feed: dict[int, list[tuple[datetime, datetime]]] = {}
-    kinds: dict[int, set[str]] = {}
-    rows = Anomaly.objects.filter(event=event, dismissed_at__isnull=True).values_list(
-        "feed_id", "start", "end", "kind"
-    )
-    for feed_id, start, end, kind in rows:
-        end = end or min(now, event.end)
-        for target in [feed_id, *graph.descendants(feed_id)]:
-            window = graph.sessions.get(target)
-            a, b = (max(start, window[0]), min(end, window[1])) if window else (start, end)
-            if b > a:
-                per_feed.setdefault(target, []).append((a, b))
-                kinds.setdefault(target, set()).add(kind)
-    result = [
-        {
-            "feed": graph.slugs[pk],
-            "minutes": round(_merged_seconds(intervals) / 60, 1),
-            "output": not graph.children.get(pk),
-            "kinds": sorted(kinds[pk]),
-        }
-        for pk, intervals in per_feed.items()
-    ]
-    result.sort(key=lambda r: (not r["output"], -r["minutes"], r["feed"]))
-    return result

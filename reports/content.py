@@ -17,7 +17,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from integrations import review, snapshots
+from integrations import onair, review, snapshots
 from integrations import selectors as telemetry
 from retro import loop
 from retro.actions import OPEN_STATUSES
@@ -359,12 +359,20 @@ def anomaly_counts(event: Event) -> dict:
 
 
 def impact_minutes(event: Event) -> dict:
-    """On-air impact minutes per feed, outputs first (integrations.review.impact_minutes)."""
-    rows = [
-        {"label": f"{row['feed']}{'' if row['output'] else ' (upstream)'}", **row}
-        for row in review.impact_minutes(event)
+    """Viewer impact minutes per output, redundancy lost per path and the failovers on air
+    (integrations.onair)."""
+    report = onair.path_report(event)
+    rows = [{"label": row["feed"], **row} for row in onair.viewer_impact(event, report)]
+    redundancy = [{"label": row["feed"], **row} for row in onair.redundancy_lost(event, report)]
+    failovers = [
+        {
+            "at": local_time(s.at, event),
+            "text": f"{s.feed}: {s.previous} -> {s.to}" if s.previous else f"{s.feed}: {s.to}",
+            "how": s.how,
+        }
+        for s in onair.failovers(event, report)
     ]
-    return {"available": True, "rows": rows}
+    return {"available": True, "rows": rows, "redundancy": redundancy, "failovers": failovers}
 
 
 def stages_section(event: Event, opts: ReportOptions, entries: list[Entry], people: People) -> dict:

@@ -166,6 +166,21 @@ def _md_summary(summary: dict, content: dict) -> list[str]:
         lines += ["", "Anomalies: no data."]
     if not summary["impact_minutes"]["available"]:
         lines += ["Impact minutes: no data."]
+    return lines + _md_impact(summary["impact_minutes"])
+
+
+def _md_impact(impact: dict) -> list[str]:
+    """Viewer impact per output, redundancy lost per path, failovers on air."""
+    lines = []
+    for key, title in (("rows", "Viewer impact by output"), ("redundancy", "Redundancy lost")):
+        if impact.get(key):
+            lines += ["", f"**{title}** (minutes on air)", ""]
+            lines += [f"- `{_md_text(r['feed'])}`: {r['minutes']}" for r in impact[key]]
+    if impact.get("failovers"):
+        lines += ["", "**Failovers**", ""]
+        lines += [
+            f"- {f['at']} {_md_text(f['text'])} ({_md_text(f['how'])})" for f in impact["failovers"]
+        ]
     return lines
 
 

@@ -15,6 +15,7 @@ from html import escape
 PALETTE = ["#4ea1ff", "#ffb000", "#3fb950", "#f778ba", "#a371f7", "#ff7b72"]
 ALERT_FILL = "#f85149"
 ONAIR_FILL = "#3fb950"
+FAILOVER_FILL = "#79c0ff"
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Span:
     start: datetime
     end: datetime | None
     label: str = ""
-    kind: str = "alert"  # alert | onair
+    kind: str = "alert"  # alert | onair | entry | failover
 
 
 @dataclass
@@ -204,8 +205,8 @@ def _spans(spans, x, box) -> list[str]:
     for span in spans:
         x1 = x(span.start)
         x2 = x(span.end) if span.end else box.left + box.plot_w
-        fill = ONAIR_FILL if span.kind == "onair" else ALERT_FILL
-        opacity = "0.10" if span.kind == "onair" else "0.22"
+        fill = {"onair": ONAIR_FILL, "failover": FAILOVER_FILL}.get(span.kind, ALERT_FILL)
+        opacity = {"onair": "0.10", "failover": "0.9"}.get(span.kind, "0.22")
         parts.append(
             f'<rect class="span span-{escape(span.kind)}" x="{x1:.1f}" y="{box.top}" '
             f'width="{max(x2 - x1, 1.5):.1f}" height="{box.plot_h}" fill="{fill}" '

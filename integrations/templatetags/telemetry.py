@@ -4,7 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from integrations import review, snapshots
+from integrations import onair, review, snapshots
 from integrations.models import FeedTelemetryStatus, TelemetrySnapshot
 
 register = template.Library()
@@ -50,18 +50,38 @@ def board_anomalies(context, event):
     }
 
 
+@register.inclusion_tag("integrations/_tag_failover_marks.html")
+def failover_marks(event, span, day_start, day_end, height):
+    """The board timeline's failovers: a line across the day at each change of carrier on
+    air, placed on the timeline's span (retro.selectors.TimelineSpan)."""
+    marks = [
+        {
+            "x": span.pct(s.at),
+            "label": f"{s.at.astimezone(event.tz):%H:%M:%S} failover {s.feed}: "
+            f"{s.previous or '?'} -> {s.to} ({s.how})",
+        }
+        for s in onair.failovers(event)
+        if day_start <= s.at < day_end
+    ]
+    return {"failover_marks": marks, "height": height}
+
+
 @register.inclusion_tag("integrations/_tag_event_impact.html")
 def event_impact(event):
-    """Impact minutes per output and links to the feeds that report telemetry (event page)."""
+    """Viewer impact per output, redundancy lost per path, failovers, and links to the feeds
+    that report telemetry (event page)."""
     feeds = list(
         FeedTelemetryStatus.objects.filter(feed__event=event, last_sample_at__isnull=False)
         .select_related("feed")
         .order_by("feed__slug")
     )
     anomalies = review.anomalies_for_event(event)
+    report = onair.path_report(event)
     return {
         "event": event,
-        "impact": review.impact_minutes(event),
+        "impact": onair.viewer_impact(event, report),
+        "redundancy": onair.redundancy_lost(event, report),
+        "failovers": onair.failovers(event, report),
         "telemetry_feeds": [s.feed for s in feeds],
         "unreviewed": sum(1 for a in anomalies if not a.reviewed),
         "anomaly_count": len(anomalies),

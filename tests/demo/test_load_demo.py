@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
+from integrations import onair
 from retro.models import Event, Feed, Membership, Session
 
 
@@ -66,10 +67,32 @@ def check_shape():
     assert {"Las Vegas", "New York"} <= cities
 
 
+def check_impact():
+    """The event page's tables read as an operator expects: viewer impact on outputs only
+    (the venue return's own loss), the standby and briefly failed paths as redundancy lost."""
+    event = Event.objects.get(slug="demo")
+    stages = dict(event.feeds.values_list("slug", "stage"))
+    viewer = {row["feed"]: row["minutes"] for row in onair.viewer_impact(event)}
+    assert viewer["asl-venue-return"] == 1.5
+    assert {stages[slug] for slug in viewer} <= {"distribution", "handoff"}
+    assert "kn1-program" not in viewer  # pipeline 1 and path B were down, A and pipeline 0 ran
+    lost = {row["feed"]: row for row in onair.redundancy_lost(event)}
+    assert lost["kn2-contrib-b"]["minutes"] == 6.0
+    assert lost["kn2-contrib-b"]["covered_by"] == ["kn2-contrib-a"]
+    assert lost["kn1-contrib-b"]["covered_by"] == ["kn1-contrib-a"]
+    assert "pipeline 0" in lost["kn1-program"]["covered_by"]
+    failovers = [(s.feed, s.previous, s.to) for s in onair.failovers(event)]
+    assert failovers == [
+        ("kn2-tx", "kn2-contrib-a", "kn2-contrib-b"),
+        ("kn2-tx", "kn2-contrib-b", "kn2-contrib-a"),
+    ]
+
+
 def test_demo_shape_idempotence_repair_and_login(client, db, settings):
     """One test, two loads: the demo is slow enough that every extra load counts."""
     call_command("load_demo", verbosity=0)
     check_shape()
+    check_impact()
     first = counts()
     event = Event.objects.get(slug="demo")
     event.feeds.filter(slug="kn1-asl").update(name="edited by someone")

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from integrations import anomalies, review
+from integrations import anomalies, onair, review
 from integrations.models import Anomaly
 from retro import services as retro_services
 from retro.models import Feed
@@ -256,11 +256,10 @@ def test_upstream_anomaly_marks_every_derived_feed_with_on_air_impact_minutes(ev
     anomaly = loss_on(event, "kn1-contrib-a")
     (annotated,) = review.annotate_anomalies(event, [anomaly])
     assert annotated.affected == ["kn1-asl", "kn1-program"]
-    minutes = {row["feed"]: row for row in review.impact_minutes(event)}
+    minutes = {row["feed"]: row for row in onair.viewer_impact(event)}
     expected = round((anomaly.end - anomaly.start).total_seconds() / 60, 1)
-    assert minutes["kn1-asl"]["minutes"] == expected
-    assert minutes["kn1-asl"]["output"] is True
-    assert minutes["kn1-contrib-a"]["output"] is False
+    assert minutes["kn1-asl"]["minutes"] == minutes["kn1-program"]["minutes"] == expected
+    assert "kn1-contrib-a" not in minutes  # outputs only: a single path has no backup
 
 
 def test_overlapping_anomalies_count_once_per_output(event):
@@ -270,14 +269,14 @@ def test_overlapping_anomalies_count_once_per_output(event):
     program.save()
     start = on_air(event) + timedelta(minutes=10)
     ingest(event, "srt-json", srt_lines(start, 120, lost=burst(40, 70)), feed=program)
-    minutes = {row["feed"]: row["minutes"] for row in review.impact_minutes(event)}
-    assert minutes["kn1-asl"] == minutes["kn1-contrib-a"] == 0.5
+    minutes = {row["feed"]: row["minutes"] for row in onair.viewer_impact(event)}
+    assert minutes["kn1-asl"] == minutes["kn1-program"] == 0.5
 
 
 def test_impact_outside_the_session_on_air_window_is_not_counted(event):
     loss_on(event, "kn1-contrib-a", offset=-timedelta(minutes=30))
     assert Anomaly.objects.count() == 1
-    assert review.impact_minutes(event) == []
+    assert onair.viewer_impact(event) == []
 
 
 # --- API ---------------------------------------------------------------------------------
@@ -377,11 +376,7 @@ def test_the_report_lists_unreviewed_anomalies_and_impact_minutes(event):
     loss_on(event, "kn1-contrib-a")
     assert content.anomaly_counts(event) == {"available": True, "reviewed": 0, "unreviewed": 1}
     rows = content.impact_minutes(event)["rows"]
-    assert [r["label"] for r in rows] == [
-        "kn1-asl",
-        "kn1-contrib-a (upstream)",
-        "kn1-program (upstream)",
-    ]
+    assert [r["label"] for r in rows] == ["kn1-asl", "kn1-program"]  # outputs only
     section = content.anomalies_section(event, None, [], None)
     assert section["items"][0]["feed"] == "kn1-contrib-a"
     assert section["items"][0]["metric"].startswith("Packet loss")

@@ -19,8 +19,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from retro import meeting, services
-from retro.models import Entry, Event, Membership, Role, Site, Vote
+from retro import loop, meeting, planning, services
+from retro.models import Entry, Event, Membership, NoChangeDecision, Role, Site, Vote
 from retro.rundown import import_rundown
 
 from .signal_path import (
@@ -787,6 +787,39 @@ def _meeting_touches(loader, entries) -> None:
         meeting.merge_entries(keep=keep, duplicate=dup, actor=loader.people["lead"])
 
 
+# Learnings the demo meeting decided need no change: (words in the body, why).
+NO_CHANGE = [
+    ("hotel", "The hotel feed is best-effort by contract; the partner accepted the gap."),
+    (
+        "caption",
+        "The caption vendor shipped the fix after the event; nothing to change on our side.",
+    ),
+]
+
+
+def _loop_touches(event: Event, last_year: Event, people: dict) -> str:
+    """The learning loop on the demo: a few learnings decided "no change needed", and the
+    learnings that read like last year's linked as recurrences of them."""
+    if event.retro_finalized:
+        return "retro finalized"
+    learnings = list(loop.event_learnings(event).filter(actions__isnull=True))
+    decided = 0
+    for words, reason in NO_CHANGE:
+        found = next((e for e in learnings if words in e.body.lower()), None)
+        if found is not None and not NoChangeDecision.objects.filter(learning=found).exists():
+            meeting.decide_no_change(learning=found, actor=people["lead"], reason=reason)
+        decided += found is not None
+    linked = 0
+    visible = Event.objects.filter(pk=last_year.pk)
+    for entry in learnings[:80]:
+        for earlier in loop.similar_learnings(visible, event, entry.body, limit=1):
+            planning.link_recurrence(entry=entry, earlier=earlier, actor=people["operator"])
+            linked += 1
+        if linked >= 3:
+            break
+    return f"{decided} no-change decisions, {linked} recurrences linked"
+
+
 def _duplicate_pair(loader, learnings):
     """Two sites logged the ASL return loss: Dublin's entry is the duplicate."""
     keep = next((e for e in learnings if "sign-language return" in e.body), None)
@@ -814,12 +847,15 @@ def load_entries(out=None) -> None:
     with transaction.atomic():
         people = _people()
         last_year = _load_last_year(event, people)
+        planning.record_follows(event=event, follows=last_year, actor=None)
         made = _load_demo_event(event, people)
+        loop_notes = _loop_touches(event, last_year, people)
     if out:
         total = Entry.objects.filter(event=event).count()
         out(
             f"entries: {made} created, {total} on the demo event; "
-            f"{Entry.objects.filter(event=last_year).count()} on {last_year.slug} (closed)"
+            f"{Entry.objects.filter(event=last_year).count()} on {last_year.slug} (closed); "
+            f"demo follows {last_year.slug}: {loop_notes}"
         )
 
 

@@ -2,6 +2,7 @@
 learnings, and planning the next event. Same gates (retro.selectors) and services
 (retro.meeting, retro.planning) as the pages and the command."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -28,6 +29,8 @@ class EventNextApi(APIView):
     @extend_schema(request=NextEventSerializer, responses={201: EventSerializer})
     def post(self, request, slug):
         event = selectors.event_for_user(request.user, slug)
+        if not selectors.can_plan_next_event(request.user, event):
+            raise PermissionDenied("Only a lead of the event plans the next one from it.")
         data = NextEventSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -58,6 +61,8 @@ class RetroFinalizeApi(APIView):
     @extend_schema(request=FinalizeSerializer, responses={200: FinalizeResultSerializer})
     def post(self, request, slug):
         event = selectors.event_for_user(request.user, slug)
+        if not selectors.can_finalize_retro(request.user, event):
+            raise PermissionDenied("Only a lead finalizes the retro.")
         data = FinalizeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event = meeting.finalize_retro(
@@ -100,6 +105,8 @@ class LearningDecisionApi(APIView):
     @extend_schema(request=DecisionSerializer, responses={201: dict})
     def post(self, request, pk):
         learning = selectors.entry_for_user(request.user, pk)
+        if not selectors.can_decide_learning(request.user, learning):
+            raise PermissionDenied("Leads record the decision on a learning.")
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         meeting.decide_no_change(

@@ -181,6 +181,33 @@ def _copy_members(event: Event, nxt: Event, actor) -> int:
 
 
 @transaction.atomic
+def record_follows(*, event: Event, follows: Event, actor) -> Event:
+    """Record that an event follows an earlier one it was not planned from (an event created
+    before it, the demo). Leads of both, or the command line (no actor)."""
+    if event.follows_id == follows.pk:
+        return event
+    if actor is not None and not (
+        selectors.can_plan_next_event(actor, follows)
+        and selectors.has_role(actor, event, Role.LEAD)
+    ):
+        raise PermissionDenied("Only a lead of both events links them.")
+    if follows.pk == event.pk or follows.start >= event.start:
+        raise ValidationError({"follows": "An event follows one that started before it."})
+    old = event.follows.slug if event.follows_id else None
+    Event.objects.filter(pk=event.pk).update(follows=follows)
+    event.follows = follows
+    audit.record(
+        actor=actor,
+        action="event.follows",
+        obj=event,
+        event=event,
+        summary=f"Follows {follows.slug}",
+        changes={"follows": [old, follows.slug]},
+    )
+    return event
+
+
+@transaction.atomic
 def link_recurrence(*, entry: Entry, earlier: Entry, actor) -> RecurrenceLink:
     """Link a learning to the same problem logged at an earlier event; linking twice is
     harmless. The earlier entry must be one the user may see."""

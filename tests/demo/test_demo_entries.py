@@ -7,9 +7,19 @@ from django.contrib.auth import get_user_model
 
 from demo import entries as demo_entries
 from demo import signal_path as demo
+from retro import loop
 from retro.actions import overdue_actions
 from retro.loop import carried_over_actions
-from retro.models import AuditLog, Entry, EntryRevision, Event, Membership, Vote
+from retro.models import (
+    AuditLog,
+    Entry,
+    EntryRevision,
+    Event,
+    Membership,
+    NoChangeDecision,
+    RecurrenceLink,
+    Vote,
+)
 
 
 def load():
@@ -71,6 +81,7 @@ def test_demo_retro_reads_like_an_ops_team_and_carries_last_year_over(db):
     assert all(e.body_html for e in entries[:20])
     entries_talk_about_the_telemetry_incidents_at_their_times(event)
     last_years_closed_event_carries_its_open_actions_over(event)
+    the_demo_closes_the_loop_across_events(event)
 
 
 def entries_talk_about_the_telemetry_incidents_at_their_times(event):
@@ -93,6 +104,22 @@ def last_years_closed_event_carries_its_open_actions_over(demo_event):
     assert set(carried.values_list("status", flat=True)) == {"open", "in_progress"}
     assert all(a.due < demo_event.start.date() for a in carried)  # overdue since last year
     assert Membership.objects.filter(event=last_year, user__username="operator").exists()
+
+
+def the_demo_closes_the_loop_across_events(demo_event):
+    last_year = Event.objects.get(slug="summit-2025")
+    assert demo_event.follows == last_year
+    learnings = list(
+        loop.event_learnings(demo_event).prefetch_related("feeds").filter(feeds__isnull=False)
+    )
+    index = loop.RecurrenceIndex(demo_event)
+    recurred = [e for e in learnings if index.of(list(e.feeds.all())).recurred]
+    assert recurred and index.of(list(recurred[0].feeds.all())).label == (
+        "flagged at 2 of the last 2 events"
+    )
+    assert NoChangeDecision.objects.filter(learning__event=demo_event).count() >= 1
+    links = RecurrenceLink.objects.filter(entry__event=demo_event, earlier__event=last_year)
+    assert links.count() >= 1
 
 
 def test_loading_the_demo_twice_changes_nothing(db):

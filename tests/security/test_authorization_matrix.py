@@ -50,6 +50,11 @@ MATRIX = {
     "api-entry": ("get", P["api_member"]),
     "api-entry-restore": ("post", (401, 404, 403, 200, 200, 200)),
     "api-actions": ("get", P["api_signed_in"]),
+    "api-event-next": ("post", (401, 404, 403, 403, 400, 400)),
+    "api-retro-finalize": ("post", (401, 404, 403, 403, 200, 200)),
+    "api-similar": ("get", P["api_member"]),
+    "api-entry-decision": ("post", (401, 404, 403, 403, 400, 400)),
+    "api-entry-recurrence": ("post", (401, 404, 403, 400, 400, 400)),
     "ingest-srt": ("post", (401, 404, 403, 202, 202, 202)),
     "ingest-ffmpeg": ("post", (401, 404, 403, 202, 202, 202)),
     "ingest-generic": ("post", (401, 404, 403, 400, 400, 400)),
@@ -116,6 +121,9 @@ MATRIX = {
     "event-board": ("get", P["member"]),
     "event-board-changes": ("get", P["member"]),
     "entry-detail": ("get", P["member"]),
+    "event-plan-next": ("get", P["lead"]),
+    "entry-link-recurrence": ("post", (302, 404, 403, 302, 302, 302)),
+    "meeting-no-change": ("post", (302, 404, 403, 403, 302, 302)),
 }
 
 # What a few endpoints need to get past "which event?" to the permission check.

@@ -344,7 +344,7 @@ def _parse_batch(batch: IngestBatch) -> ParseResult:
 
 def window_margin() -> timedelta:
     """How far outside its event's window a sample may lie (TALLY_INGEST_WINDOW_MARGIN_DAYS)."""
-    return timedelta(days=getattr(settings, "TALLY_INGEST_WINDOW_MARGIN_DAYS", 2))
+    return timedelta(days=settings.TALLY_INGEST_WINDOW_MARGIN_DAYS)
 
 
 def sample_bounds(event: Event, received_at: datetime) -> tuple[datetime, datetime, str, str]:

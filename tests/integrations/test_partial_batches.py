@@ -242,3 +242,16 @@ def test_a_generic_csv_row_without_the_header_columns_is_rejected_alone(operator
     (batch,) = process_all()
     assert (batch.samples, batch.rejected_count) == (4, 1)
     assert batch.rejected[0]["record"] == 4
+
+
+def test_the_window_margin_is_a_setting(operator_token_api, event, settings):
+    settings.TALLY_INGEST_WINDOW_MARGIN_DAYS = 0
+    early = samples(2, event.start - timedelta(hours=1))
+    inside = samples(3, KEYNOTE_START)
+    response = operator_token_api.post(
+        GENERIC, json.dumps(early + inside), content_type="application/json"
+    )
+    assert response.status_code == 202
+    (batch,) = process_all()
+    assert (batch.samples, batch.rejected_count) == (3, 2)
+    assert all("0 days before the event starts" in r["reason"] for r in batch.rejected)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
+from demo.signal_path import SUBTITLE_LANGUAGES, TRANSLATION_LANGUAGES
 from integrations import services
 from integrations.models import IngestBatch
 from retro.models import Event, Session
@@ -75,6 +76,14 @@ _UNLOGGED_SPECS = [
         timedelta(minutes=45),
         timedelta(minutes=46),
         "Unrecovered packets on contribution A for a minute (nobody logged it).",
+    ),
+    (
+        "kn1-subs-de",
+        "subtitles_missing",
+        "kn1",
+        timedelta(minutes=52),
+        timedelta(minutes=57),
+        "The German AI subtitles stopped for five minutes mid-keynote (nobody logged it).",
     ),
 ]
 
@@ -141,6 +150,8 @@ def load_telemetry(out=None) -> None:
     payloads += _ffmpeg_payloads("kn1-contrib-b", *window, kn1.scheduled_start)
     payloads += _firehose_payloads(*window, kn1.scheduled_start, rng)
     payloads += _eventbridge_payloads(kn1.scheduled_start)
+    for slug, session in sessions.items():
+        payloads += accessibility_payloads(slug, session, rng)
     stored = 0
     for number, (fmt, feed, body, options) in enumerate(payloads):
         with transaction.atomic():
@@ -383,3 +394,45 @@ def _eventbridge_payloads(on_air):
             }
         )
     return [("eventbridge", None, json.dumps(events).encode(), {})]
+
+
+CAPTION_BATCH_STEPS = 360  # the caption service's log, exported hourly
+
+
+def accessibility_payloads(slug: str, session: Session, rng) -> list[tuple]:
+    """Caption, subtitle and audio-translation telemetry of one keynote through the generic
+    format, every STEP s while on air, posted hourly; routed to the feeds by source id.
+    (fmt, feed, body, options) tuples, as `load_telemetry` ingests them."""
+    outages = [
+        (session.scheduled_start + a, session.scheduled_start + b, feed.rsplit("-", 1)[1])
+        for feed, kind, s, a, b, _ in _UNLOGGED_SPECS
+        if s == slug and kind == "subtitles_missing"
+    ]
+    sources = [(f"captions:{slug}:en", "en", 2.5)]
+    sources += [(f"subtitles:{slug}:{lang}", lang, 4.0) for lang in SUBTITLE_LANGUAGES]
+    payloads, samples, steps = [], [], 0
+    moment = session.scheduled_start + timedelta(seconds=STEP)
+    while moment <= session.scheduled_end:
+        stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for source, lang, latency in sources:
+            missing = any(a < moment <= b and lang == out for a, b, out in outages)
+            samples.append(_sample(source, "captions.present", stamp, 0 if missing else 1))
+            if not missing:
+                lag = round(latency + rng.uniform(-0.8, 1.2), 2)
+                samples.append(_sample(source, "captions.latency", stamp, lag))
+        samples += [
+            _sample(f"audio:{slug}:{lang}", "audio.present", stamp, 1)
+            for lang in TRANSLATION_LANGUAGES
+        ]
+        steps += 1
+        if steps % CAPTION_BATCH_STEPS == 0:
+            payloads.append(("generic-json", None, json.dumps({"samples": samples}).encode(), {}))
+            samples = []
+        moment += timedelta(seconds=STEP)
+    if samples:
+        payloads.append(("generic-json", None, json.dumps({"samples": samples}).encode(), {}))
+    return payloads
+
+
+def _sample(source: str, metric: str, stamp: str, value: float) -> dict:
+    return {"source": source, "metric": metric, "time": stamp, "value": value}

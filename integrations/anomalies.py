@@ -28,7 +28,7 @@ from django.utils import timezone
 from retro import audit
 from retro.models import Event, Feed
 
-from .formats import srt
+from .formats import captions, srt
 from .formats.base import Alert, Sample
 from .models import (
     Anomaly,
@@ -48,6 +48,8 @@ DEFAULTS: dict[str, float] = {
     "dropped_frames": 5.0,
     "cc_errors": 0.0,
     "merge_seconds": 60.0,
+    "captions_missing_seconds": 30.0,
+    "caption_lag_seconds": 10.0,
 }
 HELP = {
     "packet_loss_pct": "Packet loss above this share of packets received (%, before recovery).",
@@ -62,6 +64,11 @@ HELP = {
     "dropped_frames": "Dropped frames per sample above this count.",
     "cc_errors": "Continuity-counter errors per sample above this count.",
     "merge_seconds": "Breaches closer than this merge into one anomaly (s).",
+    "captions_missing_seconds": (
+        "Captions missing: a caption or subtitle feed reports none going out, on air, for longer"
+        " than this (s)."
+    ),
+    "caption_lag_seconds": "Caption lag: captions trail the program audio by more than this (s).",
 }
 # The largest value each threshold takes: past these a threshold would hide everything (or
 # overflow the time arithmetic of merging), so they are refused with the bound named.
@@ -73,6 +80,8 @@ MAX_VALUES = {
     "dropped_frames": 1_000_000.0,
     "cc_errors": 1_000_000.0,
     "merge_seconds": 3600.0,
+    "captions_missing_seconds": 3600.0,
+    "caption_lag_seconds": 3600.0,
 }
 
 K = Anomaly.Kind
@@ -84,16 +93,22 @@ ABOVE: dict[str, tuple[str, str]] = {
     "medialive.InputLossSeconds": (K.INPUT_LOSS, "_zero"),
     "medialive.DroppedFrames": (K.DROPPED_FRAMES, "dropped_frames"),
     "mediaconnect.SourceContinuityCounter": (K.CC_ERRORS, "cc_errors"),
+    captions.LATENCY: (K.CAPTION_LAG, "caption_lag_seconds"),
 }
 # total counters whose increase per sample is compared with the threshold
 RISING: dict[str, tuple[str, str]] = {"encoder.drop_frames": (K.DROPPED_FRAMES, "dropped_frames")}
 BITRATES = ("recv.mbitRate", "encoder.bitrate", "mediaconnect.SourceBitRate", "medialive.NetworkIn")
 SRT_LOSS = ("recv.packetsLost", "recv.packets")
-WATCHED = frozenset((*ABOVE, *RISING, *BITRATES, *SRT_LOSS, srt.SOCKET, srt.ELAPSED))
+WATCHED = frozenset(
+    (*ABOVE, *RISING, *BITRATES, *SRT_LOSS, srt.SOCKET, srt.ELAPSED, captions.PRESENT)
+)
 MIN_SPACING, MAX_SPACING = 1.0, 60.0
 _METRIC, _TIME = attrgetter("metric"), attrgetter("time")
 CLOUDWATCH = ("mediaconnect.", "medialive.", "mediapackage.")
 BITRATE_LOOKBACK = timedelta(minutes=15)
+# Metrics sent with every record, whatever else is missing from it (a caption service reports
+# no latency while captions are missing): the gap rule prefers them among equally frequent ones.
+HEARTBEATS = frozenset((srt.SOCKET, "encoder.frame", captions.PRESENT, captions.AUDIO_PRESENT))
 # Stored samples a feed's reporting interval is estimated from when a batch has too few.
 INTERVAL_HISTORY = 10
 # Collectors post in batches, so "no data yet" is only silence after this long in real time
@@ -312,6 +327,7 @@ def sample_breaches(
     found += _bitrate_drops(feed, by_metric, spacing, limits)
     found += _gaps(feed, by_metric, limits, fmt, metric_ids or {})
     found += _reconnects(feed, by_metric, metric_ids or {})
+    found += _captions_missing(feed, by_metric, limits, metric_ids or {})
     return found
 
 
@@ -404,7 +420,8 @@ def _gaps(feed, by_metric, limits, fmt, metric_ids: dict[str, int]) -> list[Brea
     window = on_air(feed)
     if window is None:
         return []
-    metric = max(sorted(by_metric), key=lambda m: len(by_metric[m]))
+    # the most reported metric; among equals one the gear sends with every record
+    metric = max(sorted(by_metric), key=lambda m: (len(by_metric[m]), m in HEARTBEATS))
     times = [s.time for s in by_metric[metric]]
     metric_id = metric_ids.get(metric) or (
         Metric.objects.filter(name=metric).values_list("pk", flat=True).first()
@@ -462,6 +479,44 @@ def _drop_late_silence(feed, since: datetime, until: datetime) -> None:
         end__isnull=True,
         dismissed_at__isnull=True,
     ).delete()
+
+
+def _captions_missing(feed, by_metric, limits, metric_ids) -> list[Breach]:
+    """On air, `captions.present` below 0.5 for longer than captions_missing_seconds in a row,
+    counting the stored samples just before the batch (a collector posting every few seconds
+    splits an outage over many batches)."""
+    series = by_metric.get(captions.PRESENT)
+    window = on_air(feed)
+    if not series or window is None:
+        return []
+    longest = limits["captions_missing_seconds"]
+    metric_id = metric_ids.get(captions.PRESENT) or (
+        Metric.objects.filter(name=captions.PRESENT).values_list("pk", flat=True).first()
+    )
+    earlier = TelemetrySample.objects.filter(
+        feed_id=feed.pk,
+        metric_id=metric_id,
+        time__lt=series[0].time,
+        time__gte=series[0].time - timedelta(seconds=longest + 2 * MAX_SPACING),
+    ).values_list("time", "value")
+    points = sorted({*earlier, *((s.time, s.value) for s in series)})
+    step = timedelta(seconds=_spacing([moment for moment, _ in points]))
+    found, streak = [], []
+    for moment, value in [*points, (None, None)]:
+        if moment is not None and value < 0.5 and window[0] < moment <= window[1] + step:
+            streak.append(moment)
+            continue
+        # a sample speaks for the interval before it: a streak t1..tn is [t1 - spacing, tn]
+        if streak and (streak[-1] - streak[0] + step).total_seconds() > longest:
+            start = max(streak[0] - step, window[0])
+            detail = {"language": feed.language, "metric": captions.PRESENT}
+            found.append(
+                Breach(
+                    K.CAPTIONS_MISSING, captions.PRESENT, start, streak[-1], None, "", detail=detail
+                )
+            )
+        streak = []
+    return found
 
 
 def _reconnects(feed, by_metric, metric_ids: dict[str, int]) -> list[Breach]:

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from . import cloudwatch, eventbridge, ffmpeg, generic, srt
+from . import captions, cloudwatch, eventbridge, ffmpeg, generic, srt
 from .base import Alert, FormatError, ParseResult, Rejected, Sample
 
 __all__ = [
@@ -41,7 +41,12 @@ PARSERS: dict[str, Callable[..., ParseResult]] = {
 }
 
 # canonical metric name -> (unit, human label); CloudWatch names are open-ended, see metric_info
-METRICS: dict[str, tuple[str, str]] = {**srt.METRICS, **ffmpeg.METRICS, **cloudwatch.METRICS}
+METRICS: dict[str, tuple[str, str]] = {
+    **srt.METRICS,
+    **ffmpeg.METRICS,
+    **cloudwatch.METRICS,
+    **captions.METRICS,
+}
 
 KEY_METRICS: dict[str, list[str]] = {
     "srt": [
@@ -78,6 +83,7 @@ KEY_METRICS: dict[str, list[str]] = {
         "medialive.FillMsec",
         "medialive.SvqTime",
     ],
+    "captions": [captions.PRESENT, captions.LATENCY, captions.AUDIO_PRESENT],
     "mediapackage": [
         "mediapackage.IngressBytes",
         "mediapackage.EgressRequestCount",

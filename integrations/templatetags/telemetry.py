@@ -4,7 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from integrations import onair, review, snapshots
+from integrations import coverage, onair, review, snapshots
 from integrations.models import FeedTelemetryStatus, TelemetrySnapshot
 
 register = template.Library()
@@ -64,6 +64,12 @@ def failover_marks(event, span, day_start, day_end, height):
         if day_start <= s.at < day_end
     ]
     return {"failover_marks": marks, "height": height}
+
+
+@register.inclusion_tag("integrations/_tag_caption_coverage.html")
+def caption_coverage(event):
+    """Minutes on air with captions going out, per session and language (event page)."""
+    return {"event": event, **coverage.caption_coverage(event)}
 
 
 @register.inclusion_tag("integrations/_tag_event_impact.html")

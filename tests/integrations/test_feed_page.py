@@ -86,6 +86,8 @@ def test_the_thresholds_form_refuses_bad_numbers_with_400_and_saves_good_ones_au
         "dropped_frames": "5",
         "cc_errors": "0",
         "merge_seconds": "60",
+        "captions_missing_seconds": "30",
+        "caption_lag_seconds": "10",
     }
     assert lead_client.post(url, form).status_code == 302
     event.refresh_from_db()

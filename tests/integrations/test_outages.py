@@ -253,3 +253,21 @@ def test_silence_shorter_than_a_minute_in_real_time_opens_nothing_and_late_data_
     # the collector was only late: its next batch continues a second after the last record
     ingest(event, "srt-json", srt_lines(AIR + timedelta(seconds=60), 120), feed=feed)
     assert kinds(feed) == []
+
+
+def test_the_board_and_the_feed_page_show_a_reconnect_by_kind_and_sockets(event, viewer_client):
+    feed = feed_of(event)
+    ingest(event, "srt-json", srt_lines(AIR, 60, sid=5000), feed=feed)
+    ingest(event, "srt-json", srt_lines(AIR + timedelta(seconds=60), 60, sid=5001), feed=feed)
+
+    board = viewer_client.get(f"/events/{event.slug}/board/")
+    assert board.status_code == 200
+    assert "Reconnect" in board.content.decode()
+    assert "new socket id: socket 5000 → 5001" in board.content.decode()
+    page = viewer_client.get(
+        f"/events/{event.slug}/telemetry/{feed.slug}/",
+        {"start": AIR.isoformat(), "end": (AIR + timedelta(minutes=5)).isoformat()},
+    )
+    assert page.status_code == 200
+    assert "Reconnect" in page.content.decode()
+    assert "socket 5000 → 5001" in page.content.decode()

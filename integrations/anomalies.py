@@ -483,8 +483,8 @@ def _drop_late_silence(feed, since: datetime, until: datetime) -> None:
 
 def _captions_missing(feed, by_metric, limits, metric_ids) -> list[Breach]:
     """On air, `captions.present` below 0.5 for longer than captions_missing_seconds in a row,
-    counting the stored samples just before the batch (a collector posting every few seconds
-    splits an outage over many batches)."""
+    counting the stored samples just before and after the batch (a collector posting every few
+    seconds splits an outage over many batches, which may arrive in any order)."""
     series = by_metric.get(captions.PRESENT)
     window = on_air(feed)
     if not series or window is None:
@@ -493,13 +493,14 @@ def _captions_missing(feed, by_metric, limits, metric_ids) -> list[Breach]:
     metric_id = metric_ids.get(captions.PRESENT) or (
         Metric.objects.filter(name=captions.PRESENT).values_list("pk", flat=True).first()
     )
-    earlier = TelemetrySample.objects.filter(
+    reach = timedelta(seconds=longest + 2 * MAX_SPACING)
+    around = TelemetrySample.objects.filter(
+        Q(time__gte=series[0].time - reach, time__lt=series[0].time)
+        | Q(time__gt=series[-1].time, time__lte=series[-1].time + reach),
         feed_id=feed.pk,
         metric_id=metric_id,
-        time__lt=series[0].time,
-        time__gte=series[0].time - timedelta(seconds=longest + 2 * MAX_SPACING),
     ).values_list("time", "value")
-    points = sorted({*earlier, *((s.time, s.value) for s in series)})
+    points = sorted({*around, *((s.time, s.value) for s in series)})
     step = timedelta(seconds=_spacing([moment for moment, _ in points]))
     found, streak = [], []
     for moment, value in [*points, (None, None)]:

@@ -189,3 +189,14 @@ def test_the_feed_and_anomalies_pages_name_the_kind(event, caption_feeds, viewer
     assert "language de" in feed_page.content.decode()
     listing = viewer_client.get(f"/events/{event.slug}/anomalies/")
     assert "Captions missing" in listing.content.decode()
+
+
+def test_an_outage_split_over_batches_arriving_out_of_order_is_one_anomaly(event, caption_feeds):
+    start = KEYNOTE_START + timedelta(minutes=20)
+    later = start + timedelta(seconds=60)
+    # each half is 20 s without subtitles, under the 30 s threshold on its own
+    ingest(event, "generic-json", report(later, 60, missing=lambda t: t < 20))
+    ingest(event, "generic-json", report(start, 60, missing=lambda t: t >= 40))
+
+    (gone,) = found(caption_feeds["de"])
+    assert (gone.start - start, gone.end - start) == (timedelta(seconds=30), timedelta(seconds=70))

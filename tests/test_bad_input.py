@@ -214,6 +214,43 @@ def cases(event, world) -> list[Case]:
             mentions="derived_from",
         ),
         Case(
+            "feed upstream list naming itself",
+            "patch",
+            f"{e}/feeds/kn1-program/",
+            {"derived_from": ["kn1-contrib-a", "kn1-program"]},
+            who="lead",
+            mentions="derived_from",
+        ),
+        Case(
+            "feed upstream list closing a loop",
+            "patch",
+            f"{e}/feeds/kn1-contrib-a/",
+            {"derived_from": ["kn1-program", "kn1-asl"]},
+            who="lead",
+            mentions="derived_from",
+        ),
+        Case(
+            "feed upstream list naming a feed of another event",
+            "patch",
+            f"{e}/feeds/kn1-program/",
+            {"derived_from": ["kn1-contrib-a", "x-feed"]},
+            who="lead",
+            mentions="derived_from",
+        ),
+        Case(
+            "feed upstream list of numbers",
+            "patch",
+            f"{e}/feeds/kn1-program/",
+            {"derived_from": [1, 2]},
+            who="lead",
+            mentions="derived_from",
+        ),
+        Case(
+            "feeds filter: unknown stage", "get", f"{e}/feeds/?stage=first-mile", mentions="stage"
+        ),
+        Case("feeds filter: unknown path", "get", f"{e}/feeds/?path=C", mentions="path"),
+        Case("feeds filter: unknown session", "get", f"{e}/feeds/?session=kn9", mentions="session"),
+        Case(
             "source ids not a list",
             "patch",
             f"{e}/feeds/kn1-program/",

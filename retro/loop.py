@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from . import hooks
 from .actions import OPEN_STATUSES, open_actions
@@ -216,6 +217,9 @@ def recurrence_of_feeds(event: Event, feeds: list[Feed]) -> Recurrence:
 
 # --- Similar learnings across events -------------------------------------------------
 
+# The stored tsvector of an entry's body (migration retro/0006: a generated column, not a
+# model field, PostgreSQL only): matching and ranking read it, no body is parsed again.
+BODY_SEARCH = RawSQL('"retro_entry"."body_search"', [], output_field=SearchVectorField())
 SIMILAR_WORDS = 12
 SIMILAR_CANDIDATES = 150
 STOPWORDS = frozenset(
@@ -280,23 +284,24 @@ def similar_learnings(
     `text`: full-text ranked on PostgreSQL (any of its words, the GIN index of retro_entry),
     word overlap on SQLite. At least two shared words make a suggestion."""
     terms = _words(text)
-    earlier = [e.pk for e in event_chain(event)[1:]]
+    chain = [e.pk for e in event_chain(event)[1:]]
+    # Plain ids (not a subquery): PostgreSQL then scans the text index once, not per event.
+    earlier = list(visible.filter(pk__in=chain).values_list("pk", flat=True)) if chain else []
     if len(terms) < 2 or not earlier:
         return []
-    learnings = live_entries().filter(
-        kind=Entry.Kind.LEARNING, event_id__in=earlier, event__in=visible
-    )
+    learnings = live_entries().filter(kind=Entry.Kind.LEARNING, event_id__in=earlier)
     if connection.vendor == "postgresql":
         query = SearchQuery(" | ".join(terms), config=SEARCH_CONFIG, search_type="raw")
-        matches = (
-            learnings.annotate(doc=SearchVector("body", config=SEARCH_CONFIG))
+        # Ids first: the raw column name must not end up inside a subquery's other alias.
+        matches = list(
+            learnings.annotate(doc=BODY_SEARCH)
             .filter(doc=query)
             .order_by("-occurred_at")
-            .values("pk")[:SIMILAR_CANDIDATES]
+            .values_list("pk", flat=True)[:SIMILAR_CANDIDATES]
         )
         ranked = (
             Entry.objects.filter(pk__in=matches)
-            .annotate(score=SearchRank(SearchVector("body", config=SEARCH_CONFIG), query))
+            .annotate(score=SearchRank(BODY_SEARCH, query))
             .order_by("-score", "-occurred_at")
         )
     else:

@@ -128,3 +128,14 @@ def test_the_board_and_feed_page_show_the_recurrence(viewer_client, event, lead,
     assert "flagged at 2 of the last 2 events" in board
     feed_page = viewer_client.get(f"/events/{event.slug}/telemetry/kn1-contrib-a/").content.decode()
     assert "flagged at 2 of the last 2 events" in feed_page
+
+
+def test_the_board_asks_for_similar_learnings_only_when_the_event_follows_another(
+    operator_client, event, lead, operator
+):
+    board = operator_client.get(f"/events/{event.slug}/board/").content.decode()
+    assert "data-similar-url" not in board and "seen-before.js" not in board
+    last_year_of(event, lead, operator)
+    board = operator_client.get(f"/events/{event.slug}/board/").content.decode()
+    assert f'data-similar-url="/api/v1/events/{event.slug}/similar/"' in board
+    assert "js/seen-before" in board

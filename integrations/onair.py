@@ -362,12 +362,19 @@ def redundancy_lost(event: Event, report: PathReport | None = None) -> list[dict
                 {
                     "feed": graph.slugs[pk],
                     "minutes": round(seconds / 60, 1),
-                    "covered_by": sorted(report.covered_by.get(pk, ())),
+                    "covered_by": _covering(report.covered_by.get(pk, set())),
                     "kinds": sorted(report.kinds.get(pk, set())),
                 }
             )
     rows.sort(key=lambda r: (-r["minutes"], r["feed"]))
     return rows
+
+
+def _covering(names: set[str]) -> list[str]:
+    """Who carried the signal: "another pipeline" only when no pipeline is named."""
+    if any(n.startswith("pipeline ") for n in names):
+        names = names - {"another pipeline"}
+    return sorted(names)
 
 
 def failovers(

@@ -80,7 +80,7 @@ def check_impact():
     assert lost["kn2-contrib-b"]["minutes"] == 6.0
     assert lost["kn2-contrib-b"]["covered_by"] == ["kn2-contrib-a"]
     assert lost["kn1-contrib-b"]["covered_by"] == ["kn1-contrib-a"]
-    assert "pipeline 0" in lost["kn1-program"]["covered_by"]
+    assert lost["kn1-program"]["covered_by"] == ["pipeline 0"]
     failovers = [(s.feed, s.previous, s.to) for s in onair.failovers(event)]
     assert failovers == [
         ("kn2-tx", "kn2-contrib-a", "kn2-contrib-b"),

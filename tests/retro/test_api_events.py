@@ -10,8 +10,9 @@ def test_event_list_shows_only_my_events(viewer_api, event, other_event):
 
 def test_event_detail_fields(viewer_api, event):
     data = viewer_api.get(f"/api/v1/events/{event.slug}/").json()
-    assert set(data) == {"slug", "name", "venue", "time_zone", "start", "end", "state"}
+    assert set(data) == {"slug", "name", "venue", "time_zone", "start", "end", "state", "follows"}
     assert data["time_zone"] == "America/Los_Angeles"
+    assert data["follows"] is None
 
 
 def test_outsider_gets_404_and_anonymous_401(outsider_api, anon_api, event):

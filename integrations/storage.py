@@ -349,13 +349,9 @@ def copy_data(columns: Columns) -> bytes:
 
 # 10 s buckets from the staged rows, 1 min buckets from those (exact: 60 is a multiple of 10 and
 # both are aligned on the epoch), so only the 10 s aggregation reads every row.
-_ROLLUP_FROM_STAGING = f"""
-WITH ten AS (
-    SELECT feed_id, metric_id,
-           date_bin(interval '10 seconds', time, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-           min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS count
-    FROM {STAGING_TABLE} GROUP BY 1, 2, 3
-)
+# Both rollup writes share one tail: the 10 s buckets of a `ten` CTE and the 1 min buckets made
+# from them, upserted in key order (so concurrent batches lock rollup rows in the same order).
+_ROLLUP_UPSERT = """
 INSERT INTO integrations_telemetryrollup (feed_id, step, metric_id, bucket, min, max, sum, count)
 SELECT * FROM (
     SELECT feed_id, 10, metric_id, bucket, min, max, sum, count FROM ten
@@ -367,6 +363,16 @@ SELECT * FROM (
 ) buckets
 ORDER BY 1, 2, 3, 4
 ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
+"""
+
+_ROLLUP_FROM_STAGING = f"""
+WITH ten AS (
+    SELECT feed_id, metric_id,
+           date_bin(interval '10 seconds', time, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+           min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS count
+    FROM {STAGING_TABLE} GROUP BY 1, 2, 3
+)
+{_ROLLUP_UPSERT}
     min = least(integrations_telemetryrollup.min, excluded.min),
     max = greatest(integrations_telemetryrollup.max, excluded.max),
     sum = integrations_telemetryrollup.sum + excluded.sum,
@@ -390,17 +396,7 @@ WITH minutes AS (
      AND s.time >= m.minute AND s.time < m.minute + interval '60 seconds'
     GROUP BY 1, 2, 3
 )
-INSERT INTO integrations_telemetryrollup (feed_id, step, metric_id, bucket, min, max, sum, count)
-SELECT * FROM (
-    SELECT feed_id, 10, metric_id, bucket, min, max, sum, count FROM ten
-    UNION ALL
-    SELECT feed_id, 60, metric_id,
-           date_bin(interval '60 seconds', bucket, timestamptz '1970-01-01 00:00:00+00'),
-           min(min), max(max), sum(sum), sum(count)
-    FROM ten GROUP BY 1, 3, 4
-) buckets
-ORDER BY 1, 2, 3, 4
-ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
+{_ROLLUP_UPSERT}
     min = excluded.min, max = excluded.max, sum = excluded.sum, count = excluded.count
 """
 

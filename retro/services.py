@@ -10,6 +10,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from tally.celery import task_named
+from tally.errors import ClosedForWrites
 from tally.markdown import render_markdown
 
 from . import audit
@@ -183,7 +184,7 @@ class StaleVersion(Exception):
         self.entry = entry
 
 
-class RetroFinalized(Exception):
+class RetroFinalized(ClosedForWrites):
     """The event's retro is finalized: entries are read-only except action status."""
 
     def __init__(self, event: Event):

@@ -8,6 +8,8 @@ from rest_framework import exceptions, parsers, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import ClosedForWrites
+
 
 class Conflict(exceptions.APIException):
     """A write against a stale version or a closed object."""
@@ -71,10 +73,13 @@ def validation_error_to_dict(error: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
-    """Map service-level ValidationErrors to 400 with field messages; keep DRF's others."""
+    """Map service-level errors: ValidationError to 400 with field messages, ClosedForWrites to
+    409, Http404 and PermissionDenied to DRF's; keep DRF's others."""
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_to_dict(exc), status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, Http404):
+    if isinstance(exc, ClosedForWrites):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -84,6 +84,18 @@ def test_finalize_api_lists_undecided_learnings_then_accepts_a_decision(
     assert event.retro_finalized
 
 
+def test_a_decision_on_a_finalized_retro_is_a_409_not_a_500(lead_api, event, lead, operator):
+    finalize(event, lead, operator)
+    learning = Entry.objects.filter(event=event, kind=Entry.Kind.LEARNING).first()
+    before = NoChangeDecision.objects.count()
+    response = lead_api.post(
+        f"/api/v1/entries/{learning.pk}/decision/", {"reason": "late"}, format="json"
+    )
+    assert response.status_code == 409
+    assert "finalized" in response.json()["detail"]
+    assert NoChangeDecision.objects.count() == before
+
+
 def test_operators_cannot_record_no_change(operator_api, event, operator):
     learning = log(event, operator)
     response = operator_api.post(

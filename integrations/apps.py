@@ -9,6 +9,6 @@ class IntegrationsConfig(AppConfig):
         # retro counts anomalies in its recurrences without importing us (retro.hooks).
         from retro import hooks  # apps are loaded: models may be imported now
 
-        from . import selectors
+        from . import selectors  # likewise: selectors import the models
 
         hooks.anomaly_feeds.provide(selectors.feeds_with_anomalies)

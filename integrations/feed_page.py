@@ -83,7 +83,7 @@ def _sibling_series(graph, feed, metrics, start, end, step) -> list[tuple]:
         return []
     names = {m.name for m in metrics}
     siblings = Feed.objects.filter(pk__in=ids).in_bulk()
-    per_feed = snapshots._feed_metrics(list(siblings.values()))
+    per_feed = snapshots.feed_metrics(list(siblings.values()))
     out = []
     for pk in ids:
         shared = [m for m in per_feed.get(pk, []) if m.name in names]
@@ -107,19 +107,8 @@ def context(event, feed, params, user) -> dict:
     """Everything templates/integrations/feed.html reads (one query per metric family)."""
     start, end = _range(event, feed, params)
     step = pick_step(params.get("step"), start, end)
-    metrics = snapshots._feed_metrics([feed]).get(feed.pk, [])
-    query = selectors.SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
-    entries = list(
-        Entry.objects.filter(
-            feeds=feed,
-            deleted_at__isnull=True,
-            merged_into__isnull=True,
-            occurred_at__gte=start,
-            occurred_at__lte=end,
-        )
-        .order_by("occurred_at")
-        .only("pk", "kind", "body", "occurred_at")[:500]
-    )
+    metrics = snapshots.feed_metrics([feed]).get(feed.pk, [])
+    entries = _entries(feed, start, end)
     anomalies = list(
         Anomaly.objects.filter(feed=feed, start__lte=end)
         .filter(Q(end__isnull=True) | Q(end__gte=start))
@@ -134,54 +123,10 @@ def context(event, feed, params, user) -> dict:
         .order_by("time")
         .only("kind", "state", "time", "message", "alarm_id")[:500]
     )
-    spans = [
-        charts.Span(a.start, a.end, f"{a.get_kind_display()} {a.key}", kind="alert")
-        for a in anomalies
-    ]
-    session = feed.session
-    if session is not None:
-        spans.insert(
-            0, charts.Span(session.scheduled_start, session.scheduled_end, "on air", kind="onair")
-        )
-    spans += [
-        charts.Span(e.occurred_at, e.occurred_at, e.get_kind_display(), kind="entry")
-        for e in entries
-    ]
-    spans += [
-        charts.Span(s.at, s.at, f"failover {s.feed}: {s.previous} -> {s.to}", kind="failover")
-        for s in failovers
-    ]
+    spans = _spans(feed, anomalies, entries, failovers)
     others = _sibling_series(graph, feed, metrics, start, end, step)
-    tz = timezone.get_current_timezone()  # the viewer's zone (tally_tz cookie)
-    chart_list = []
-    for one in selectors.series(query):
-        points = snapshots.downsample(
-            _points(one["points"]), start, end, one["unit"] in snapshots.PEAK_UNITS, MAX_POINTS
-        )
-        lines = [charts.Series(_label(feed, one["metric"], others), one["unit"], points)]
-        for sibling, by_metric in others:
-            raw = by_metric.get(one["metric"], [])
-            lines.append(
-                charts.Series(
-                    _label(sibling, one["metric"], others),
-                    one["unit"],
-                    snapshots.downsample(
-                        _points(raw), start, end, one["unit"] in snapshots.PEAK_UNITS, MAX_POINTS
-                    ),
-                )
-            )
-        chart_list.append(
-            charts.line_chart(
-                title=one["metric"],
-                series=lines,
-                start=start,
-                end=end,
-                tz=tz,
-                spans=spans,
-                width=900,
-                height=180,
-            )
-        )
+    query = selectors.SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
+    chart_list = [_chart(feed, one, others, spans, start, end) for one in selectors.series(query)]
     return {
         "event": event,
         "feed": feed,
@@ -201,3 +146,61 @@ def context(event, feed, params, user) -> dict:
         "chart_plot_width": 900 - 58 - 12,
         "chart_width": 900,
     }
+
+
+def _entries(feed, start, end) -> list:
+    """The feed's live entries in the range, oldest first (at most 500)."""
+    return list(
+        Entry.objects.filter(
+            feeds=feed,
+            deleted_at__isnull=True,
+            merged_into__isnull=True,
+            occurred_at__gte=start,
+            occurred_at__lte=end,
+        )
+        .order_by("occurred_at")
+        .only("pk", "kind", "body", "occurred_at")[:500]
+    )
+
+
+def _spans(feed, anomalies, entries, failovers) -> list:
+    """The marks every chart of the page carries: on air, anomalies, entries, failovers."""
+    spans = [
+        charts.Span(a.start, a.end, f"{a.get_kind_display()} {a.key}", kind="alert")
+        for a in anomalies
+    ]
+    session = feed.session
+    if session is not None:
+        spans.insert(
+            0, charts.Span(session.scheduled_start, session.scheduled_end, "on air", kind="onair")
+        )
+    spans += [
+        charts.Span(e.occurred_at, e.occurred_at, e.get_kind_display(), kind="entry")
+        for e in entries
+    ]
+    spans += [
+        charts.Span(s.at, s.at, f"failover {s.feed}: {s.previous} -> {s.to}", kind="failover")
+        for s in failovers
+    ]
+    return spans
+
+
+def _chart(feed, one, others, spans, start, end):
+    """One metric's chart: the feed's line, and its sibling paths' lines overlaid."""
+    peaks = one["unit"] in snapshots.PEAK_UNITS
+    points = snapshots.downsample(_points(one["points"]), start, end, peaks, MAX_POINTS)
+    lines = [charts.Series(_label(feed, one["metric"], others), one["unit"], points)]
+    for sibling, by_metric in others:
+        raw = by_metric.get(one["metric"], [])
+        sampled = snapshots.downsample(_points(raw), start, end, peaks, MAX_POINTS)
+        lines.append(charts.Series(_label(sibling, one["metric"], others), one["unit"], sampled))
+    return charts.line_chart(
+        title=one["metric"],
+        series=lines,
+        start=start,
+        end=end,
+        tz=timezone.get_current_timezone(),  # the viewer's zone (tally_tz cookie)
+        spans=spans,
+        width=900,
+        height=180,
+    )

@@ -58,7 +58,7 @@ def _key_rank(name: str) -> int:
     return KEY_ORDER.index(base) if base in KEY_ORDER else -1
 
 
-def _feed_metrics(feeds) -> dict[int, list[Metric]]:
+def feed_metrics(feeds) -> dict[int, list[Metric]]:
     """Feed id -> the key metrics it has reported, in KEY_METRICS order."""
     statuses = dict(
         FeedTelemetryStatus.objects.filter(feed__in=feeds).values_list("feed_id", "metric_ids")
@@ -178,7 +178,7 @@ def build(entry) -> dict:
     """The snapshot content for an entry as telemetry stands now (not saved)."""
     start, end = window_of(entry)
     feeds = list(entry.feeds.order_by("slug")[:MAX_FEEDS])
-    metrics = _feed_metrics(feeds)
+    metrics = feed_metrics(feeds)
     spans = _spans([f.pk for f in feeds], start, end)
     wanted = {(f.pk, m.pk) for f in feeds for m in metrics.get(f.pk, [])}
     points: dict[tuple[int, int], list] = {key: [] for key in wanted}

@@ -8,6 +8,6 @@ class RunbooksConfig(AppConfig):
         # retro shows what a learning changed without importing runbooks (retro.hooks).
         from retro import hooks  # apps are loaded: models may be imported now
 
-        from . import selectors
+        from . import selectors  # likewise: selectors import the models
 
         hooks.runbook_changes.provide(selectors.revisions_citing)

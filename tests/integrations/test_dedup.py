@@ -200,9 +200,8 @@ def test_ingest_file_twice_stores_each_sample_once(event, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres  # SQLite has one writer: concurrency is PostgreSQL's case
 def test_two_workers_storing_overlapping_batches_at_once_store_each_sample_once(event):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite has one writer: concurrency is PostgreSQL's case")
     feed = event.feeds.get(slug="kn1-contrib-a")
     lines = capture_on_air("clean-1.srt-stats.jsonl").splitlines(keepends=True)
     # Six batches, each overlapping the next by half: two workers take them at once.

@@ -4,9 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: WeasyPrint's Pango, fonts, ffmpeg + srt-tools for telemetry tests,
-# chromium for browser tests, poppler-utils to look at PDFs, faketime for the time-travel pass.
+# chromium for browser tests, poppler-utils to look at PDFs, faketime for the time-travel pass,
+# prometheus for the remote-write and /metrics tests.
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
-	ffmpeg srt-tools chromium poppler-utils redis-server faketime
+	ffmpeg srt-tools chromium poppler-utils redis-server faketime prometheus
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -50,16 +51,21 @@ run: demo
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite runs in parallel processes (pytest-xdist), a module per process at a time;
+# each process has its own test database, queues and Celery worker. TEST_WORKERS=0 runs it in one.
+TEST_WORKERS ?= 2
+PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) tests/run.py
+	$(PY) tests/run.py $(PARALLEL)
 
 # The suite with the machine's clock moved (default: 400 days ahead), as CI runs it.
 TIME_TRAVEL ?= +400d
 TIME_TRAVEL_TESTS ?= tests/retro tests/runbooks tests/integrations tests/test_calendar.py
 test-time-travel: install
-	TALLY_TIME_TRAVEL="$(TIME_TRAVEL)" $(PY) tests/run.py $(TIME_TRAVEL_TESTS)
+	TALLY_TIME_TRAVEL="$(TIME_TRAVEL)" $(PY) tests/run.py $(PARALLEL) $(TIME_TRAVEL_TESTS)
 
 bench: install
 	$(PY) bench/run.py

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, remote_write
 
 urlpatterns = [
     path("ingest/srt/<slug:event>/<slug:feed>/", api.SrtIngestApi.as_view(), name="ingest-srt"),
@@ -16,6 +16,11 @@ urlpatterns = [
         name="ingest-generic-feed",
     ),
     path("ingest/firehose/", api.FirehoseIngestApi.as_view(), name="ingest-firehose"),
+    path(
+        "ingest/prometheus/<slug:event>/",
+        remote_write.RemoteWriteApi.as_view(),
+        name="ingest-prometheus",
+    ),
     path("ingest/eventbridge/", api.EventBridgeIngestApi.as_view(), name="ingest-eventbridge"),
     path("ingest/batches/<int:pk>/", api.BatchDetailApi.as_view(), name="ingest-batch"),
     path(

@@ -28,6 +28,7 @@ from . import anomalies, storage
 from .formats import FormatError, ParseResult, check, parse
 from .formats.base import Alert, Rejected, Sample
 from .formats.cloudwatch import load_body as load_firehose_body
+from .formats.prometheus import FEED_SOURCE_PREFIX
 from .models import (
     FeedTelemetryStatus,
     IngestBatch,
@@ -44,6 +45,7 @@ FORMATS = (
     "eventbridge",
     "generic-json",
     "generic-csv",
+    "prometheus",
 )
 KEY_PREFIX = "tik_"
 MAX_REJECTED_KEPT = 500
@@ -222,6 +224,15 @@ class _FeedMap:
         return self.by_source.get(source) if source is not None else None
 
 
+def _feed_map(batch: IngestBatch) -> _FeedMap:
+    """The event's feed map; remote write also names feeds by slug (a `feed` label)."""
+    fmap = _FeedMap(batch.event_id)
+    if batch.format == "prometheus":
+        for pk, slug in Feed.objects.filter(event_id=batch.event_id).values_list("pk", "slug"):
+            fmap.by_source[FEED_SOURCE_PREFIX + slug] = pk
+    return fmap
+
+
 def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
     """Split samples and alerts into per-feed lists and unmapped per-source lists."""
     if batch.feed_id and only_sources is None:  # the URL named the feed: all of it goes there
@@ -230,7 +241,7 @@ def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     mapped_samples: dict[int, list[Sample]] = defaultdict(list)
     mapped_alerts: dict[int, list[Alert]] = defaultdict(list)
     unmapped: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    fmap = None if batch.feed_id else _FeedMap(batch.event_id)
+    fmap = None if batch.feed_id else _feed_map(batch)
     for kind, items in ((0, result.samples), (1, result.alerts)):
         for item in items:
             source_key = item.source if item.source is not None else NO_SOURCE
@@ -339,6 +350,10 @@ def after_batch_stored(
 def _parse_batch(batch: IngestBatch) -> ParseResult:
     """Parse a batch's body, then reject per record what must not be stored (_screen)."""
     kwargs = _parse_options(batch.format, batch.options, batch.received_at)
+    if batch.format == "prometheus":  # series find their feed by slug or source id
+        feeds = Feed.objects.filter(event_id=batch.event_id).values_list("slug", "source_ids")
+        kwargs["feed_slugs"] = [slug for slug, _ in feeds]
+        kwargs["source_ids"] = [source for _, sources in feeds for source in sources or []]
     return _screen(batch, parse(batch.format, bytes(batch.body), **kwargs))
 
 

@@ -318,6 +318,7 @@ TALLY_BODY_LIMITS = {
             "ingest-generic",
             "ingest-generic-feed",
             "ingest-eventbridge",
+            "ingest-prometheus",
         )
     },
     "event-rundown": TALLY_UPLOAD_MAX_BYTES,

@@ -3,7 +3,8 @@
 ``parse(fmt, data, **options)`` dispatches to ``PARSERS[fmt]``. Options: ``now`` (all formats;
 timestamps more than a day past it are rejected), ``counters`` (srt-json, srt-csv: "auto",
 "interval" or "cumulative"), ``received_at`` (ffmpeg, required), ``started_at`` and ``period``
-(ffmpeg). Options a format does not use are dropped, so one call shape fits every format.
+(ffmpeg), ``feed_slugs`` and ``source_ids`` (prometheus: which feeds its series may name).
+Options a format does not use are dropped, so one call shape fits every format.
 ``METRICS`` documents every metric name the parsers emit; ``KEY_METRICS`` lists the ones to chart.
 """
 
@@ -13,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from . import captions, cloudwatch, eventbridge, ffmpeg, generic, srt
+from . import captions, cloudwatch, eventbridge, ffmpeg, generic, prometheus, srt
 from .base import Alert, FormatError, ParseResult, Rejected, Sample
 
 __all__ = [
@@ -38,6 +39,7 @@ PARSERS: dict[str, Callable[..., ParseResult]] = {
     "eventbridge": eventbridge.parse,
     "generic-json": generic.parse_json,
     "generic-csv": generic.parse_csv,
+    "prometheus": prometheus.parse,
 }
 
 # canonical metric name -> (unit, human label); CloudWatch names are open-ended, see metric_info
@@ -111,7 +113,10 @@ def parse(fmt: str, data: bytes | str, **options: Any) -> ParseResult:
 
 
 # Formats with a cheaper whole-payload check than a full parse (same FormatErrors).
-CHECKERS: dict[str, Callable[[bytes | str], None]] = {"srt-json": srt.check_json}
+CHECKERS: dict[str, Callable[[bytes | str], None]] = {
+    "srt-json": srt.check_json,
+    "prometheus": prometheus.check,
+}
 
 
 def check(fmt: str, data: bytes | str, **options: Any) -> None:

@@ -80,7 +80,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 worker: install
-	$(VENV)/bin/celery -A tally worker -Q ingest,slow,default -l info
+	$(VENV)/bin/celery -A tally worker -Q ingest,slow,default,webhooks -l info
 
 clean:
 	rm -rf data/test .pytest_cache

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from retro import audit
+from retro import audit, hooks
 from retro.models import Event, Feed
 
 from .formats import captions, srt
@@ -626,7 +626,7 @@ def merge(event_id: int, feed_id: int, breach: Breach, limits: dict) -> int:
         .order_by("start", "pk")
     )
     if not overlapping:
-        Anomaly.objects.create(
+        anomaly = Anomaly.objects.create(
             event_id=event_id,
             feed_id=feed_id,
             kind=breach.kind,
@@ -638,9 +638,13 @@ def merge(event_id: int, feed_id: int, breach: Breach, limits: dict) -> int:
             unit=breach.unit,
             detail=breach.detail or {},
         )
+        hooks.announce("anomaly.opened", anomaly)
+        if anomaly.end is not None:
+            hooks.announce("anomaly.closed", anomaly)
         return 1
     keep, *others = overlapping
     before = (keep.start, keep.end, keep.peak)
+    was_open = keep.end is None
     worst = min if breach.kind == K.BITRATE_DROP else max
     for other in [*others, breach]:
         keep.start = min(keep.start, other.start)
@@ -653,6 +657,8 @@ def merge(event_id: int, feed_id: int, breach: Breach, limits: dict) -> int:
         Anomaly.objects.filter(pk__in=[o.pk for o in others]).delete()
     keep.updated_at = timezone.now()
     keep.save(update_fields=["start", "end", "peak", "updated_at"])
+    if was_open and keep.end is not None:
+        hooks.announce("anomaly.closed", keep)
     return 1
 
 

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from retro import audit, selectors
+from retro import audit, hooks, selectors
 from retro.models import Event, Role
 
 from . import content as report_content
@@ -207,6 +207,8 @@ def render_report(*, report_id: int, memory_limit_mb: int | None = None) -> Repo
             log.exception("report %s failed", report_id)
             fail_report(report_id, f"Rendering failed: {type(exc).__name__}: {exc}")
     report.refresh_from_db()
+    if report.state == Report.State.DONE:
+        hooks.announce("report.ready", report)
     return report
 
 

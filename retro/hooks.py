@@ -6,6 +6,7 @@ the upper app provides them in its AppConfig.ready() by name:
 
     hooks.runbook_changes.provide(fn)   # runbooks.apps
     hooks.anomaly_feeds.provide(fn)     # integrations.apps
+    hooks.announce.provide(fn)          # webhooks.apps: entries, anomalies, retros, reports
 
 Without a provider (an app not installed) a hook answers its empty default.
 """
@@ -56,3 +57,14 @@ def _no_anomalies(feeds) -> set[int]:
 runbook_changes = Hook("runbook_changes", _no_changes)
 # anomaly_feeds(feeds: QuerySet[Feed]) -> {feed id}: those of the feeds that had an anomaly.
 anomaly_feeds = Hook("anomaly_feeds", _no_anomalies)
+
+
+def _nobody_listens(name: str, obj, **details) -> None:
+    return None
+
+
+# announce(name, obj, **details): something happened that the team's other tools may want to
+# hear about ("entry.created" with the Entry, "anomaly.opened" with the Anomaly, ...; the
+# names are webhooks.models.EventName). Called inside the writer's transaction: the listener
+# (webhooks.apps) queues its work with transaction.on_commit, so a request never waits on it.
+announce = Hook("announce", _nobody_listens)

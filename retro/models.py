@@ -454,3 +454,23 @@ class RecurrenceLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} recurs {self.earlier_id}"
+
+
+class MailPreference(models.Model):
+    """Which notifications a person gets by email: every kind, until they turn one off."""
+
+    class Kind(models.TextChoices):
+        ACTION_REMINDER = "action_reminder", "Reminders of my actions falling due"
+        WEEKLY_DIGEST = "weekly_digest", "A weekly digest of my overdue actions"
+        WEBHOOK_DISABLED = "webhook_disabled", "A webhook of an event I lead was disabled"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_preference"
+    )
+    action_reminder = models.BooleanField(default=True)
+    weekly_digest = models.BooleanField(default=True)
+    webhook_disabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"mail preferences of {self.user}"

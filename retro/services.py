@@ -13,7 +13,7 @@ from tally.celery import task_named
 from tally.errors import ClosedForWrites
 from tally.markdown import render_markdown
 
-from . import audit
+from . import audit, hooks
 from .models import (
     FEED_FIELDS,
     Entry,
@@ -401,6 +401,7 @@ def _log_entry(
         through.objects.bulk_create([through(entry_id=entry.pk, feed_id=f.pk) for f in feeds])
     prefetch_related_objects([entry], "feeds")  # the API answer lists them without a query each
     queue_telemetry_freeze(entry, {"created"}, has_feeds=bool(feeds))
+    hooks.announce("entry.created", entry)
     return entry, True
 
 
@@ -464,6 +465,7 @@ def edit_entry(*, entry: Entry, editor, version: int, feeds=None, **changes) -> 
         changes=diff,
     )
     queue_telemetry_freeze(entry, set(diff), has_feeds=bool(new_feeds))
+    hooks.announce("entry.changed", entry, changes=diff)
     return entry
 
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "reports",
     "search",
     "demo",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,7 @@ QUEUE_PREFIX = os.environ.get("TALLY_QUEUE_PREFIX", "")
 QUEUE_DEFAULT = f"{QUEUE_PREFIX}default"
 QUEUE_INGEST = f"{QUEUE_PREFIX}ingest"
 QUEUE_SLOW = f"{QUEUE_PREFIX}slow"
+QUEUE_WEBHOOKS = f"{QUEUE_PREFIX}webhooks"  # outgoing HTTP: a slow receiver waits alone
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
@@ -243,6 +245,7 @@ CELERY_TASK_DEFAULT_QUEUE = QUEUE_DEFAULT
 CELERY_TASK_ROUTES = {
     "integrations.tasks.*": {"queue": QUEUE_INGEST},
     "reports.tasks.render_report": {"queue": QUEUE_SLOW},
+    "webhooks.tasks.*": {"queue": QUEUE_WEBHOOKS},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -267,6 +270,14 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-overdue-digest": {
         "task": "retro.tasks.send_weekly_digest",
         "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
+    },
+    "webhooks-announce-actions": {
+        "task": "webhooks.tasks.announce_actions",
+        "schedule": 300.0,
+    },
+    "webhooks-resend-stalled": {
+        "task": "webhooks.tasks.resend_stalled",
+        "schedule": 60.0,
     },
 }
 
@@ -298,6 +309,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tally@localhost")
 
 # --- Tally ----------------------------------------------------------------
 TALLY_BASE_URL = os.environ.get("TALLY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Outgoing webhooks (README, Webhooks): destinations on loopback, private, link-local or
+# metadata addresses are refused unless listed here (host names or CIDRs, comma-separated).
+TALLY_WEBHOOK_ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("TALLY_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
+TALLY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TALLY_WEBHOOK_TIMEOUT_SECONDS", 10))
+# Retries back off from the first delay (doubling, at most 30 min apart) for this long; a
+# webhook failing that long is disabled and its leads are told.
+TALLY_WEBHOOK_RETRY_FIRST_SECONDS = float(os.environ.get("TALLY_WEBHOOK_RETRY_FIRST_SECONDS", 10))
+TALLY_WEBHOOK_GIVE_UP_SECONDS = float(os.environ.get("TALLY_WEBHOOK_GIVE_UP_SECONDS", 24 * 3600))
+# Slack slash command (/integrations/slack/command/): the app's signing secret.
+TALLY_SLACK_SIGNING_SECRET = os.environ.get("TALLY_SLACK_SIGNING_SECRET", "")
 TALLY_DEMO_PASSWORD = os.environ.get("TALLY_DEMO_PASSWORD", "tally-demo-2026")
 TALLY_INGEST_MAX_BYTES = int(os.environ.get("TALLY_INGEST_MAX_BYTES", 8 * 1024 * 1024))
 TALLY_FIREHOSE_MAX_BYTES = int(os.environ.get("TALLY_FIREHOSE_MAX_BYTES", 64 * 1024 * 1024))

@@ -121,6 +121,9 @@ class Session(models.Model):
     day = models.DateField()
     scheduled_start = models.DateTimeField()
     scheduled_end = models.DateTimeField()
+    # Marked on the board's show clock (retro.showclock) by a lead or an operator.
+    actual_start = models.DateTimeField(null=True, blank=True)
+    actual_end = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["scheduled_start", "title"]

@@ -12,3 +12,9 @@ class IntegrationsConfig(AppConfig):
         from . import selectors  # likewise: selectors import the models
 
         hooks.anomaly_feeds.provide(selectors.feeds_with_anomalies)
+
+        from tally import metrics  # first: it prepares the multiprocess folder
+
+        from . import metrics as ingest_metrics
+
+        metrics.on_scrape(ingest_metrics.scrape)

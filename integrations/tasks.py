@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import anomalies, services, snapshots
+from . import anomalies, metrics, services, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 @shared_task(acks_late=True)
 def process_batch(batch_id: int) -> None:
     """Store one pending batch; a redelivery of a done batch does nothing."""
-    services.process_batch(batch_id=batch_id)
+    batch = services.process_batch(batch_id=batch_id)
+    if batch is not None:
+        metrics.observe_batch(batch)
 
 
 @shared_task(acks_late=True)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tally.metrics.RequestMetricsMiddleware",  # first: times everything below it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tally.middleware.ServiceUnavailableMiddleware",
@@ -346,6 +347,16 @@ TALLY_BODY_LIMITS = {
     },
     "event-rundown": TALLY_UPLOAD_MAX_BYTES,
 }
+
+# --- Metrics (GET /metrics, tally.metrics) -----------------------------------
+# Scrapers send `Authorization: Bearer <token>` (staff sessions work too); unset: staff only.
+TALLY_METRICS_TOKEN = os.environ.get("TALLY_METRICS_TOKEN", "")
+# With a broker, web and worker processes count at once: prometheus-client's multiprocess mode,
+# values in files under this folder. Set before prometheus-client is imported anywhere.
+if CELERY_BROKER_URL and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(
+        DATA_DIR / "prometheus" / (QUEUE_PREFIX.strip("-") or "default")
+    )
 
 LOGGING = {
     "version": 1,

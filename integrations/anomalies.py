@@ -28,6 +28,7 @@ from django.utils import timezone
 from retro import audit, hooks
 from retro.models import Event, Feed
 
+from . import pipelines
 from .formats import captions, srt
 from .formats.base import Alert, Sample
 from .models import (
@@ -301,7 +302,8 @@ def sample_breaches(
     # batch of SRT statistics holds ~36 metrics, most of them watched by nothing.
     counts = Counter(map(_METRIC, samples))
     most = max(sorted(counts), key=counts.__getitem__)
-    wanted = WATCHED | {most}
+    # One pipeline's series of a two-pipeline channel is watched like the plain metric.
+    wanted = {name for name in counts if pipelines.base(name) in WATCHED} | {most}
     by_metric: dict[str, list[Sample]] = defaultdict(list)
     for s in compress(samples, map(wanted.__contains__, map(_METRIC, samples))):
         by_metric[s.metric].append(s)
@@ -310,13 +312,12 @@ def sample_breaches(
     spacing = _spacing(sorted(set(map(_TIME, samples))))
     limits = {**limits, "_zero": 0.0}
     found: list[Breach] = []
-    for metric, (kind, name) in ABOVE.items():
-        series = by_metric.get(metric)
-        if series:
-            points = [(s.time, s.value) for s in series if s.value > limits[name]]
-            found += _to_breaches(points, kind, metric, series[0].unit, spacing, limits)
-    for metric, (kind, name) in RISING.items():
-        series = by_metric.get(metric, [])
+    for metric, series in _ruled(by_metric, ABOVE):
+        kind, name = ABOVE[pipelines.base(metric)]
+        points = [(s.time, s.value) for s in series if s.value > limits[name]]
+        found += _to_breaches(points, kind, metric, series[0].unit, spacing, limits)
+    for metric, series in _ruled(by_metric, RISING):
+        kind, name = RISING[pipelines.base(metric)]
         points = [
             (b.time, b.value - a.value)
             for a, b in itertools.pairwise(series)
@@ -329,6 +330,14 @@ def sample_breaches(
     found += _reconnects(feed, by_metric, metric_ids or {})
     found += _captions_missing(feed, by_metric, limits, metric_ids or {})
     return found
+
+
+def _ruled(by_metric: dict[str, list[Sample]], rules) -> list[tuple[str, list[Sample]]]:
+    """(metric, series) of the batch's metrics a rule names (a pipeline's series included:
+    its breaches keep the pipeline in their key), in the rules' order."""
+    order = {name: i for i, name in enumerate(rules)}
+    found = [(m, s) for m, s in by_metric.items() if s and pipelines.base(m) in order]
+    return sorted(found, key=lambda item: (order[pipelines.base(item[0])], item[0]))
 
 
 def _srt_loss(by_metric, spacing, limits) -> list[Breach]:
@@ -348,10 +357,9 @@ def _srt_loss(by_metric, spacing, limits) -> list[Breach]:
 def _bitrate_drops(feed, by_metric, spacing, limits) -> list[Breach]:
     """Two or more samples in a row below bitrate_drop_pct of the recent median."""
     found = []
-    for metric in BITRATES:
-        series = by_metric.get(metric)
-        if not series or limits["bitrate_drop_pct"] <= 0:
-            continue
+    if limits["bitrate_drop_pct"] <= 0:
+        return found
+    for metric, series in _ruled(by_metric, BITRATES):
         reference = statistics.median([s.value for s in series] + _recent(feed, metric, series))
         if reference <= 0:
             continue

@@ -14,7 +14,7 @@ from django.utils import timezone
 from retro.models import Entry, Feed
 from tally import charts
 
-from . import onair, review, selectors, snapshots
+from . import onair, pipelines, review, selectors, snapshots
 from .models import Anomaly, TelemetryAlert
 
 MAX_POINTS = 720
@@ -96,11 +96,22 @@ def _sibling_series(graph, feed, metrics, start, end, step) -> list[tuple]:
 
 
 def _label(feed, metric: str, others: list) -> str:
-    """A line's legend: the metric alone, or the feed and its path when paths are overlaid."""
+    """A line's legend: the metric alone, or the feed and its path when paths are overlaid;
+    with the pipeline when the channel's pipelines share the chart."""
+    pipeline = pipelines.split(metric)[1]
     if not others:
-        return metric
+        return metric if pipeline is None else f"pipeline {pipeline}"
     path = f" (path {feed.path})" if feed.path in ("A", "B") else ""
-    return f"{feed.slug}{path}"
+    return f"{feed.slug}{path}" + (f" pipeline {pipeline}" if pipeline is not None else "")
+
+
+def _by_base(series: list[dict]) -> list[list[dict]]:
+    """The series grouped by metric name without its pipeline: one chart draws every pipeline
+    of a channel (medialive.NetworkIn/pipeline-0 and -1), in the selector's order."""
+    groups: dict[str, list[dict]] = {}
+    for one in series:
+        groups.setdefault(pipelines.base(one["metric"]), []).append(one)
+    return list(groups.values())
 
 
 def context(event, feed, params, user) -> dict:
@@ -126,7 +137,8 @@ def context(event, feed, params, user) -> dict:
     spans = _spans(feed, anomalies, entries, failovers)
     others = _sibling_series(graph, feed, metrics, start, end, step)
     query = selectors.SeriesQuery(feed=feed, metrics=metrics, start=start, end=end, step=step)
-    chart_list = [_chart(feed, one, others, spans, start, end) for one in selectors.series(query)]
+    series = selectors.series(query)
+    chart_list = [_chart(feed, group, others, spans, start, end) for group in _by_base(series)]
     return {
         "event": event,
         "feed": feed,
@@ -185,17 +197,19 @@ def _spans(feed, anomalies, entries, failovers) -> list:
     return spans
 
 
-def _chart(feed, one, others, spans, start, end):
-    """One metric's chart: the feed's line, and its sibling paths' lines overlaid."""
-    peaks = one["unit"] in snapshots.PEAK_UNITS
-    points = snapshots.downsample(_points(one["points"]), start, end, peaks, MAX_POINTS)
-    lines = [charts.Series(_label(feed, one["metric"], others), one["unit"], points)]
-    for sibling, by_metric in others:
-        raw = by_metric.get(one["metric"], [])
-        sampled = snapshots.downsample(_points(raw), start, end, peaks, MAX_POINTS)
-        lines.append(charts.Series(_label(sibling, one["metric"], others), one["unit"], sampled))
+def _chart(feed, group, others, spans, start, end):
+    """One metric's chart: the feed's line (one per pipeline), its sibling paths' overlaid."""
+    unit = group[0]["unit"]
+    peaks = unit in snapshots.PEAK_UNITS
+    lines = []
+    for one in group:
+        for who, raw in [(feed, one["points"])] + [
+            (sibling, by_metric.get(one["metric"], [])) for sibling, by_metric in others
+        ]:
+            sampled = snapshots.downsample(_points(raw), start, end, peaks, MAX_POINTS)
+            lines.append(charts.Series(_label(who, one["metric"], others), unit, sampled))
     return charts.line_chart(
-        title=one["metric"],
+        title=group[0]["metric"] if len(group) == 1 else pipelines.base(group[0]["metric"]),
         series=lines,
         start=start,
         end=end,

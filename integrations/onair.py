@@ -22,9 +22,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.db.models import Q
+
 from retro.models import Entry, Event, Feed
 
-from . import review
+from . import pipelines, review
 from .models import Anomaly, Metric, TelemetryAlert, TelemetrySample
 
 Interval = tuple[datetime, datetime]
@@ -125,24 +127,41 @@ def _evidence(event: Event, graph: review.FeedGraph, nodes: list[int]) -> dict[i
         target = _resolve(graph, graph.parents[feed_id], str(name)) if name else None
         if target is not None:
             found[feed_id].append((at, target, "MediaLive input change", message))
-    metric = Metric.objects.filter(name=PRIMARY_INPUT_METRIC).first()
-    if metric is not None:
-        samples = TelemetrySample.objects.filter(feed_id__in=nodes, metric=metric).order_by("time")
-        last: dict[int, bool] = {}
-        for feed_id, at, value in samples.values_list("feed_id", "time", "value"):
-            primary = value >= 0.5
-            if last.get(feed_id) == primary:
-                continue
-            last[feed_id] = primary
-            paths = {graph.paths.get(pk): pk for pk in graph.parents[feed_id]}
-            target = paths.get("A" if primary else "B")
-            if target is not None:
-                label = "primary" if primary else "secondary"
-                found[feed_id].append((at, target, "MediaLive primary input active", label))
+    last: dict[int, bool] = {}
+    for feed_id, at, value in _primary_input_samples(nodes):
+        primary = value >= 0.5
+        if last.get(feed_id) == primary:
+            continue
+        last[feed_id] = primary
+        paths = {graph.paths.get(pk): pk for pk in graph.parents[feed_id]}
+        target = paths.get("A" if primary else "B")
+        if target is not None:
+            label = "primary" if primary else "secondary"
+            found[feed_id].append((at, target, "MediaLive primary input active", label))
     _entry_evidence(event, graph, nodes, found)
     for items in found.values():
         items.sort(key=lambda item: item[0])
     return found
+
+
+def _primary_input_samples(nodes: list[int]) -> list[tuple[int, datetime, float]]:
+    """(feed, time, value) of `medialive.PrimaryInputActive`, oldest first: of one series per
+    feed, the plain name or else its first pipeline's (each pipeline of a standard channel
+    reports it; pipelines.py keeps them apart)."""
+    names = dict(
+        Metric.objects.filter(
+            Q(name=PRIMARY_INPUT_METRIC) | Q(name__startswith=PRIMARY_INPUT_METRIC + pipelines.MARK)
+        ).values_list("pk", "name")
+    )
+    if not names:
+        return []
+    rows = TelemetrySample.objects.filter(feed_id__in=nodes, metric_id__in=list(names))
+    rows = list(rows.order_by("time").values_list("feed_id", "metric_id", "time", "value"))
+    chosen: dict[int, int] = {}
+    for feed_id, metric_id, _, _ in rows:
+        if feed_id not in chosen or names[metric_id] < names[chosen[feed_id]]:
+            chosen[feed_id] = metric_id
+    return [(f, at, v) for f, m, at, v in rows if chosen[f] == m]
 
 
 def _entry_evidence(event: Event, graph: review.FeedGraph, nodes: list[int], found) -> None:
@@ -178,17 +197,15 @@ def path_report(event: Event, graph: review.FeedGraph | None = None) -> PathRepo
     rows = Anomaly.objects.filter(event=event, dismissed_at__isnull=True).values_list(
         "feed_id", "start", "end", "kind", "key"
     )
-    pipelines = _alert_pipelines(event, graph)
+    alarm_pipelines = _alert_pipelines(event, graph)
     by_pipeline: dict[int, dict[str, list[Interval]]] = {}
     for feed_id, start, end, kind, key in rows:
         interval = (start, end or max(start, min(now, event.end)))
         report.kinds.setdefault(feed_id, set()).add(kind)
         if kind == Anomaly.Kind.ALERT:
-            pipeline = pipelines.get((feed_id, key))
+            pipeline = alarm_pipelines.get((feed_id, key))
         elif key.startswith("medialive.") and _channels(graph, feed_id):
-            # Every pipeline reports the same metric name on the feed: which one it was is
-            # unknown, so one pipeline's trouble, unless the alarms show them all down.
-            pipeline = f"{sorted(_channels(graph, feed_id))[0]}:?"
+            pipeline = _metric_pipeline(graph, feed_id, key)
         else:
             pipeline = None
         if pipeline is None:
@@ -230,12 +247,19 @@ def _alert_pipelines(event: Event, graph: review.FeedGraph) -> dict[tuple[int, s
 
 def _channels(graph: review.FeedGraph, feed_id: int) -> set[str]:
     """The MediaLive channels the feed lists two pipelines or more of ("ch-1:0", "ch-1:1")."""
-    seen: dict[str, int] = {}
-    for source in graph.sources.get(feed_id, ()):
-        channel, _, pipeline = source.rpartition(":")
-        if channel and pipeline.isdigit():
-            seen[channel] = seen.get(channel, 0) + 1
-    return {channel for channel, count in seen.items() if count > 1}
+    return pipelines.multi_pipeline_channels(graph.sources.get(feed_id, ()))
+
+
+def _metric_pipeline(graph: review.FeedGraph, feed_id: int, key: str) -> str:
+    """The "channel:pipeline" a MediaLive metric anomaly is about: its metric name carries the
+    pipeline on a feed listing several (pipelines.py); "channel:?" when it does not (stored
+    before pipelines were kept apart), which counts as one pipeline's trouble."""
+    channels = sorted(_channels(graph, feed_id))
+    pipeline = pipelines.split(key)[1]
+    for channel in channels:
+        if pipeline is not None and f"{channel}:{pipeline}" in graph.sources[feed_id]:
+            return f"{channel}:{pipeline}"
+    return f"{channels[0]}:?"
 
 
 def _intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:

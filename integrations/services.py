@@ -24,7 +24,7 @@ from retro import audit
 from retro import services as retro_services
 from retro.models import Event, Feed
 
-from . import anomalies, storage
+from . import anomalies, pipelines, storage
 from .formats import FormatError, ParseResult, check, parse
 from .formats.base import Alert, Rejected, Sample
 from .formats.cloudwatch import load_body as load_firehose_body
@@ -210,18 +210,46 @@ def ingest_batch(
 
 
 class _FeedMap:
-    """Source id -> feed id for one event, from Feed.source_ids."""
+    """Source id -> feed id for one event, from Feed.source_ids; and which source ids are one
+    pipeline of several on their feed (their samples' metric names carry the pipeline)."""
 
     def __init__(self, event_id: int):
         self.by_source: dict[str, int] = {}
+        self.pipelines: dict[str, str] = {}
         for pk, source_ids in Feed.objects.filter(event_id=event_id).values_list(
             "pk", "source_ids"
         ):
             for source in source_ids or []:
                 self.by_source.setdefault(source, pk)
+            for source, pipeline in pipelines.pipeline_sources(source_ids or []).items():
+                if self.by_source[source] == pk:
+                    self.pipelines[source] = pipeline
 
     def feed_for(self, source: str | None) -> int | None:
         return self.by_source.get(source) if source is not None else None
+
+
+# Formats whose samples never name a source (the URL names the feed): no pipelines to keep.
+_NO_SOURCES = frozenset({"srt-json", "srt-csv", "ffmpeg"})
+
+
+def _with_pipeline(sample: Sample, pipeline: str | None) -> Sample:
+    """The sample, its metric name carrying its pipeline when it has one (pipelines.py)."""
+    if pipeline is None:
+        return sample
+    return sample._replace(metric=pipelines.qualify(sample.metric, pipeline))
+
+
+def _named_feed_samples(feed_id: int, samples: list[Sample]) -> list[Sample]:
+    """All samples of a batch whose URL named the feed, pipelines kept apart as in _route."""
+    sources = set(map(_SOURCE, samples)) - {None}
+    if not sources:
+        return samples
+    source_ids = Feed.objects.filter(pk=feed_id).values_list("source_ids", flat=True).first()
+    by_source = pipelines.pipeline_sources(source_ids or [])
+    if not by_source.keys() & sources:
+        return samples
+    return [_with_pipeline(s, by_source.get(s.source)) for s in samples]
 
 
 def _feed_map(batch: IngestBatch) -> _FeedMap:
@@ -236,7 +264,10 @@ def _feed_map(batch: IngestBatch) -> _FeedMap:
 def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
     """Split samples and alerts into per-feed lists and unmapped per-source lists."""
     if batch.feed_id and only_sources is None:  # the URL named the feed: all of it goes there
-        samples = {batch.feed_id: result.samples} if result.samples else {}
+        samples = result.samples
+        if batch.format not in _NO_SOURCES:
+            samples = _named_feed_samples(batch.feed_id, samples)
+        samples = {batch.feed_id: samples} if samples else {}
         return samples, {batch.feed_id: result.alerts} if result.alerts else {}, {}
     mapped_samples: dict[int, list[Sample]] = defaultdict(list)
     mapped_alerts: dict[int, list[Alert]] = defaultdict(list)
@@ -251,7 +282,9 @@ def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
             if feed_id is None:
                 unmapped[source_key][kind] += 1
             elif kind == 0:
-                mapped_samples[feed_id].append(item)
+                mapped_samples[feed_id].append(
+                    _with_pipeline(item, fmap.pipelines.get(item.source) if fmap else None)
+                )
             else:
                 mapped_alerts[feed_id].append(item)
     return mapped_samples, mapped_alerts, dict(unmapped)

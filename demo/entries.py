@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from retro import loop, meeting, planning, services
+from retro import finalize, loop, meeting, planning, services
 from retro.models import Entry, Event, Membership, NoChangeDecision, Role, Site, Vote
 from retro.rundown import import_rundown
 
@@ -1072,5 +1072,5 @@ def _load_last_year(demo: Event, people: dict) -> Event:
                 status=status,
                 learning=learnings[source],
             )
-        meeting.finalize_retro(event=event, actor=people["lead"])
+        finalize.finalize_retro(event=event, actor=people["lead"])
     return event

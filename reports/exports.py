@@ -1,16 +1,23 @@
-"""Markdown, CSV and JSON exports of the same report content the PDF shows."""
+"""Markdown, CSV and JSON exports of the same report content the PDF shows.
+
+Times are ISO 8601 with the offset of the event's zone (2026-11-30T10:00:00-08:00): a
+spreadsheet or a script reads them without guessing the year or the zone.
+"""
 
 import csv
 import io
 import json
 import re
+from datetime import date, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
+
+from tally.times import in_zone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ENTRY_COLUMNS = [
     ("id", "id"),
-    ("time", "occurred_local"),
+    ("time", "occurred_at"),
     ("kind", "kind"),
     ("stage", "stage"),
     ("session", "session"),
@@ -47,24 +54,34 @@ def neutralize(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _csv(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:
+def iso(value, content: dict):
+    """A time as ISO 8601 with the offset of the event's zone; a date as YYYY-MM-DD; any
+    other value unchanged."""
+    if isinstance(value, datetime):
+        return in_zone(value, content["event"]["time_zone"], "iso")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _csv(rows: list[dict], columns: list[tuple[str, str]], content: dict) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([name for name, _ in columns])
     for row in rows:
-        writer.writerow([neutralize(row.get(key)) for _, key in columns])
+        writer.writerow([neutralize(iso(row.get(key), content)) for _, key in columns])
     return out.getvalue().encode("utf-8-sig")  # the BOM makes spreadsheets read UTF-8
 
 
 def entries_csv(content: dict) -> bytes:
     """One line per entry of the report, in time order."""
-    return _csv(content["timeline"]["rows"], ENTRY_COLUMNS)
+    return _csv(content["timeline"]["rows"], ENTRY_COLUMNS, content)
 
 
 def actions_csv(content: dict) -> bytes:
     """One line per open action of the tracker, carried-over ones included."""
     rows = [row for group in content["actions"]["owners"] for row in group["actions"]]
-    return _csv(rows, ACTION_COLUMNS)
+    return _csv(rows, ACTION_COLUMNS, content)
 
 
 DRAWN_ONLY = ("charts", "body_html", "text")  # the PDF's renderings of `body`
@@ -78,7 +95,7 @@ def to_json(content: dict) -> bytes:
             return {k: strip(v) for k, v in value.items() if k not in DRAWN_ONLY}
         if isinstance(value, list):
             return [strip(v) for v in value]
-        return value
+        return iso(value, content)
 
     return json.dumps(strip(content), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
 
@@ -98,8 +115,8 @@ def _md_text(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
-def _md_entry(row: dict) -> list[str]:
-    head = f"- **{row['kind_label']}** `#{row['ref']}` {row['occurred_local']}"
+def _md_entry(row: dict, content: dict) -> list[str]:
+    head = f"- **{row['kind_label']}** `#{row['ref']}` {iso(row['occurred_at'], content)}"
     if row["author"]:
         head += f" · {row['author']}"
     if row["impact_label"]:
@@ -138,7 +155,7 @@ def _md_cover(cover: dict, content: dict) -> list[str]:
         f"{', ' + _md_text(s['city']) if s['city'] else ''})"
         for s in cover["sites"]
     ]
-    lines += ["", f"Generated {content['generated_local']}."]
+    lines += ["", f"Generated {iso(content['generated_at'], content)}."]
     if not content["entry_count"]:
         lines += ["", "This event has no entries to report."]
     return lines
@@ -213,7 +230,7 @@ def _md_stages(stages: dict, content: dict) -> list[str]:
             lines += ["", f"#### {_md_text(session['title'])}", ""]
             for kind in ("win", "learning", "action"):
                 for row in session[kind]:
-                    lines += _md_entry(row)
+                    lines += _md_entry(row, content)
     return lines
 
 
@@ -271,7 +288,7 @@ def _md_anomalies(anomalies: dict, content: dict) -> list[str]:
 def _md_timeline(timeline: dict, content: dict) -> list[str]:
     lines = ["## Appendix: timeline", "", "| Time | Kind | Entry |", "|---|---|---|"]
     lines += [
-        f"| {r['occurred_local']} | {r['kind_label']} | {_md_escape(r['body'])} |"
+        f"| {iso(r['occurred_at'], content)} | {r['kind_label']} | {_md_escape(r['body'])} |"
         for r in timeline["rows"]
     ]
     return lines if timeline["rows"] else ["## Appendix: timeline", "", "No entries."]

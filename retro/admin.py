@@ -1,8 +1,15 @@
-"""A usable admin for the signal path, members and entries."""
+"""A usable admin for the signal path, members and entries: every time with its zone (the
+event's and UTC), tags as words, and entries deleted softly (restorable) like everywhere else."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
+from django.utils import timezone
+from django.utils.html import format_html
 
+from tally.times import in_zone
+
+from . import services
 from .models import (
     FEED_FIELDS,
     AuditLog,
@@ -14,6 +21,31 @@ from .models import (
     Session,
     Site,
 )
+
+
+def zoned(moment, event=None):
+    """'Mon 30 Nov 2026 10:00 PST · 18:00 UTC': the event's zone first, then UTC."""
+    if moment is None:
+        return "—"
+    if event is None:
+        return in_zone(moment, "UTC", "date")
+    return format_html(
+        '<time datetime="{}">{}</time> <span class="quiet">· {}</span>',
+        moment.isoformat(),
+        in_zone(moment, event, "date"),
+        in_zone(moment, "UTC", "clock"),
+    )
+
+
+class ZoneLabelledAdmin(admin.ModelAdmin):
+    """Date-time inputs say which zone they are typed in (the admin shows the viewer's)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateTimeField) and field is not None:
+            zone = timezone.get_current_timezone_name()
+            field.help_text = f"In your zone, {zone}. {field.help_text or ''}".strip()
+        return field
 
 
 class MembershipInline(admin.TabularInline):
@@ -30,12 +62,20 @@ class SessionInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "venue", "state", "start", "end", "time_zone"]
+class EventAdmin(ZoneLabelledAdmin):
+    list_display = ["name", "slug", "venue", "state", "starts", "ends", "time_zone"]
     list_filter = ["state"]
     search_fields = ["name", "slug", "venue"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, SessionInline]
+
+    @admin.display(description="Start", ordering="start")
+    def starts(self, obj: Event):
+        return zoned(obj.start, obj)
+
+    @admin.display(description="End", ordering="end")
+    def ends(self, obj: Event):
+        return zoned(obj.end, obj)
 
 
 @admin.register(Site)
@@ -53,11 +93,20 @@ class FeedInline(admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
-    list_display = ["title", "event", "kind", "room", "scheduled_start", "scheduled_end"]
+class SessionAdmin(ZoneLabelledAdmin):
+    list_display = ["title", "event", "kind", "room", "on_air_from", "on_air_to"]
     list_filter = ["event", "kind", "day"]
     search_fields = ["title", "slug", "room"]
     inlines = [FeedInline]
+    list_select_related = ["event"]
+
+    @admin.display(description="On air from", ordering="scheduled_start")
+    def on_air_from(self, obj: Session):
+        return zoned(obj.scheduled_start, obj.event)
+
+    @admin.display(description="to", ordering="scheduled_end")
+    def on_air_to(self, obj: Session):
+        return zoned(obj.scheduled_end, obj.event)
 
 
 class FeedAdminForm(forms.ModelForm):
@@ -108,28 +157,167 @@ class MembershipAdmin(admin.ModelAdmin):
 class EntryRevisionInline(admin.TabularInline):
     model = EntryRevision
     extra = 0
-    readonly_fields = ["version", "editor", "edited_at", "changes"]
+    fields = ["version", "editor", "edited", "changes"]
+    readonly_fields = fields
     can_delete = False
+
+    @admin.display(description="Edited")
+    def edited(self, obj: EntryRevision):
+        return zoned(obj.edited_at, obj.entry.event)
+
+
+class TagsField(forms.CharField):
+    """Tags as words separated by commas, not as JSON."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        words = (w.strip().lstrip("#").lower() for w in (value or "").split(","))
+        return list(dict.fromkeys(w for w in words if w))
+
+
+class EntryAdminForm(forms.ModelForm):
+    tags = TagsField(required=False, help_text="Words separated by commas, e.g. srt, asl.")
+
+    class Meta:
+        model = Entry
+        fields = [
+            "event",
+            "kind",
+            "body",
+            "occurred_at",
+            "author",
+            "site",
+            "session",
+            "feeds",
+            "stage",
+            "tags",
+            "impact",
+            "shareable",
+            "window_before",
+            "window_after",
+            "owner",
+            "due",
+            "status",
+            "source_entry",
+            "reminded_at",
+            "merged_into",
+        ]
 
 
 @admin.register(Entry)
-class EntryAdmin(admin.ModelAdmin):
-    list_display = ["kind", "short_body", "event", "occurred_at", "author", "stage", "status"]
-    list_filter = ["event", "kind", "stage", "status", "impact"]
+class EntryAdmin(ZoneLabelledAdmin):
+    """Delete hides an entry (retro.services.delete_entry) and "Restore" brings it back."""
+
+    form = EntryAdminForm
+    list_display = [
+        "kind",
+        "short_body",
+        "event",
+        "when",
+        "author",
+        "stage",
+        "status",
+        "tag_words",
+        "state",
+    ]
+    list_filter = [
+        "event",
+        "kind",
+        "stage",
+        "status",
+        "impact",
+        ("deleted_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["event", "author"]
     search_fields = ["body", "tags"]
     raw_id_fields = ["session", "source_entry", "merged_into", "owner"]
     filter_horizontal = ["feeds"]
-    readonly_fields = ["id", "logged_at", "updated_at", "version", "body_html"]
+    readonly_fields = [
+        "id",
+        "when",
+        "logged",
+        "updated",
+        "version",
+        "body_html",
+        "deleted_at",
+        "deleted_by",
+    ]
     inlines = [EntryRevisionInline]
+    actions = ["restore_entries"]
 
     @admin.display(description="Body")
     def short_body(self, obj: Entry) -> str:
         return obj.body[:80]
 
+    @admin.display(description="When", ordering="occurred_at")
+    def when(self, obj: Entry):
+        return zoned(obj.occurred_at, obj.event)
+
+    @admin.display(description="Logged")
+    def logged(self, obj: Entry):
+        return zoned(obj.logged_at, obj.event)
+
+    @admin.display(description="Updated")
+    def updated(self, obj: Entry):
+        return zoned(obj.updated_at, obj.event)
+
+    @admin.display(description="Tags")
+    def tag_words(self, obj: Entry) -> str:
+        return ", ".join(f"#{t}" for t in obj.tags) or "—"
+
+    @admin.display(description="State")
+    def state(self, obj: Entry) -> str:
+        return "deleted (restorable)" if obj.deleted_at else "on the board"
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation says what a (soft) delete does, instead of listing the history
+        rows a hard delete would erase."""
+        lines = [
+            f"{obj} — hidden from the board, the meeting and reports; its history, votes and "
+            "feed links stay, and “Restore” brings it back"
+            for obj in objs
+        ]
+        perms = set() if self.has_delete_permission(request) else {"entry"}
+        return lines, {"entries": len(lines)}, perms, []
+
+    def delete_model(self, request, obj: Entry):
+        services.delete_entry(entry=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for entry in queryset.select_related("event"):
+            services.delete_entry(entry=entry, actor=request.user)
+
+    @admin.action(description="Restore the selected (deleted) entries")
+    def restore_entries(self, request, queryset):
+        restored = 0
+        for entry in queryset.filter(deleted_at__isnull=False).select_related("event"):
+            try:
+                services.restore_entry(entry=entry, actor=request.user)
+            except services.RetroFinalized as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+            restored += 1
+        self.message_user(request, f"{restored} entr{'y' if restored == 1 else 'ies'} restored.")
+
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "object_type", "object_id", "event", "summary"]
+    """Read-only: the audit log is what a lead accounts with."""
+
+    list_display = ["when", "actor", "action", "object_type", "object_id", "event", "summary"]
     list_filter = ["action", "event"]
+    list_select_related = ["actor", "event"]
     search_fields = ["summary", "object_id"]
-    readonly_fields = [f.name for f in AuditLog._meta.fields]
+    readonly_fields = ["when", *(f.name for f in AuditLog._meta.fields if f.name != "at")]
+
+    @admin.display(description="At", ordering="at")
+    def when(self, obj: AuditLog):
+        return zoned(obj.at, obj.event)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

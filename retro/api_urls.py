@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, loop_api
+from . import api, finalize_api, loop_api
 
 urlpatterns = [
     path("events/", api.EventListApi.as_view(), name="api-events"),
@@ -16,8 +16,13 @@ urlpatterns = [
     path("events/<slug:slug>/next/", loop_api.EventNextApi.as_view(), name="api-event-next"),
     path(
         "events/<slug:slug>/retro/finalize/",
-        loop_api.RetroFinalizeApi.as_view(),
+        finalize_api.RetroFinalizeApi.as_view(),
         name="api-retro-finalize",
+    ),
+    path(
+        "events/<slug:slug>/retro/reopen/",
+        finalize_api.RetroReopenApi.as_view(),
+        name="api-retro-reopen",
     ),
     path("events/<slug:slug>/similar/", loop_api.EventSimilarApi.as_view(), name="api-similar"),
     path(

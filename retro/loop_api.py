@@ -1,4 +1,4 @@
-"""REST API of the learning loop: finalize, a learning's decision, recurrences and similar
+"""REST API of the learning loop: a learning's decision, recurrences and similar
 learnings, and planning the next event. Same gates (retro.selectors) and services
 (retro.meeting, retro.planning) as the pages and the command."""
 
@@ -43,32 +43,6 @@ class EventNextApi(APIView):
             force=values["force"],
         )
         return Response(EventSerializer(nxt).data, status=status.HTTP_201_CREATED)
-
-
-class FinalizeSerializer(serializers.Serializer):
-    override_reason = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class FinalizeResultSerializer(serializers.Serializer):
-    slug = serializers.CharField()
-    retro_finalized_at = serializers.DateTimeField()
-    retro_override_reason = serializers.CharField()
-
-
-class RetroFinalizeApi(APIView):
-    """Leads finalize the retro; a 400 lists the learnings that have no decision yet."""
-
-    @extend_schema(request=FinalizeSerializer, responses={200: FinalizeResultSerializer})
-    def post(self, request, slug):
-        event = selectors.event_for_user(request.user, slug)
-        if not selectors.can_finalize_retro(request.user, event):
-            raise PermissionDenied("Only a lead finalizes the retro.")
-        data = FinalizeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        event = meeting.finalize_retro(
-            event=event, actor=request.user, override_reason=data.validated_data["override_reason"]
-        )
-        return Response(FinalizeResultSerializer(event).data)
 
 
 class DecisionSerializer(serializers.Serializer):

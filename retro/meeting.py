@@ -1,4 +1,4 @@
-"""Writes of the retro meeting (merge, vote, promote, finalize) and of action reminders.
+"""Writes of the retro meeting (merge, vote, promote, decide) and of action reminders.
 
 Every change of an entry's tracked fields goes through retro.services (edit_entry, log_entry),
 so validation, history and the finalized-retro rule are written once.
@@ -16,7 +16,7 @@ from django.db.models import Count, Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import audit, loop, notifications, selectors, services
+from . import audit, selectors, services
 from .actions import open_actions
 from .models import (
     AuditLog,
@@ -192,79 +192,7 @@ def promote_learning_to_action(
     return action
 
 
-# --- Finalize ---------------------------------------------------------------
-
-ONLY_WINS_MESSAGE = (
-    "This retro has wins but no learnings, and a retro with only wins is not done: "
-    "log what the team learned, or give a written reason to finalize it anyway."
-)
-EMPTY_MESSAGE = "This retro has no entries: log its wins, learnings and actions first."
-UNDECIDED_MESSAGE = (
-    "{count} learning(s) have no decision yet: give each an action, a runbook revision "
-    "that cites it, or a written “no change needed”, or finalize with a written reason."
-)
-
-
-def _finalize_problems(event: Event, reason: str) -> dict:
-    """Why the retro cannot be finalized yet; a lead's written reason overrides all but
-    an empty retro."""
-    entries = live_entries().filter(event=event)
-    if not entries.exists():
-        return {"entries": [EMPTY_MESSAGE]}
-    if reason:
-        return {}
-    problems = {}
-    has_wins = entries.filter(kind=Entry.Kind.WIN).exists()
-    has_learnings = entries.filter(kind=Entry.Kind.LEARNING).exists()
-    if has_wins and not has_learnings:
-        problems["override_reason"] = [ONLY_WINS_MESSAGE]
-    undecided = loop.undecided_learnings(event)
-    if undecided:
-        problems["learnings"] = [UNDECIDED_MESSAGE.format(count=len(undecided))] + [
-            f"#{str(e.pk)[:8]}: {e.body[:80]}" for e in undecided
-        ]
-    return problems
-
-
-@transaction.atomic
-def finalize_retro(*, event: Event, actor, override_reason: str = "") -> Event:
-    """Close the retro: entries become read-only except action status.
-
-    Refused for an empty retro; a retro with wins but no learnings, or with learnings that
-    have no decision (loop.undecided_learnings), only with a lead's written reason, kept on
-    the event and in the audit log with the learnings it passed over.
-    """
-    event = Event.objects.select_for_update().get(pk=event.pk)
-    if not selectors.can_finalize_retro(actor, event):
-        raise PermissionDenied("Only a lead finalizes the retro.")
-    if event.retro_finalized_at is not None:
-        return event
-    reason = (override_reason or "").strip()
-    problems = _finalize_problems(event, reason)
-    if problems:
-        raise ValidationError(problems)
-    overridden = _finalize_problems(event, "")
-    undecided = loop.undecided_learnings(event) if overridden else []
-    event.retro_finalized_at = timezone.now()
-    event.retro_finalized_by = actor
-    event.retro_override_reason = reason if overridden else ""
-    event.save(update_fields=["retro_finalized_at", "retro_finalized_by", "retro_override_reason"])
-    changes = {"retro_finalized_at": [None, event.retro_finalized_at.isoformat()]}
-    if event.retro_override_reason:
-        changes["retro_override_reason"] = ["", event.retro_override_reason]
-        changes["overridden"] = sorted(overridden)
-    if undecided:
-        changes["undecided_learnings"] = [str(e.pk) for e in undecided]
-    audit.record(
-        actor=actor,
-        action="retro.finalize",
-        obj=event,
-        event=event,
-        summary="Retro finalized"
-        + (f" with an override: {event.retro_override_reason}" if overridden else ""),
-        changes=changes,
-    )
-    return event
+# --- Decisions on learnings (finalizing lives in retro.finalize) ---------------
 
 
 @transaction.atomic
@@ -299,30 +227,6 @@ def decide_no_change(*, learning: Entry, actor, reason: str) -> NoChangeDecision
     return decision
 
 
-@transaction.atomic
-def reopen_retro(*, event: Event, actor) -> Event:
-    """Admins only: make a finalized retro editable again (the finalize stays in the audit)."""
-    if not selectors.is_admin(actor):
-        raise PermissionDenied("Only an admin reopens a finalized retro.")
-    event = Event.objects.select_for_update().get(pk=event.pk)
-    if event.retro_finalized_at is None:
-        return event
-    changes = {"retro_finalized_at": [event.retro_finalized_at.isoformat(), None]}
-    event.retro_finalized_at = None
-    event.retro_finalized_by = None
-    event.retro_override_reason = ""
-    event.save(update_fields=["retro_finalized_at", "retro_finalized_by", "retro_override_reason"])
-    audit.record(
-        actor=actor,
-        action="retro.reopen",
-        obj=event,
-        event=event,
-        summary="Retro reopened",
-        changes=changes,
-    )
-    return event
-
-
 # --- Reminders and digests ----------------------------------------------------
 # Sent by Celery beat (retro.tasks). Each action is reminded once (reminded_at is claimed
 # with a conditional UPDATE before the mail goes out, in the same transaction); each owner
@@ -336,8 +240,7 @@ def _base_url() -> str:
 
 
 def actions_due_soon(now=None):
-    """Open actions with an owner who wants reminders, not yet reminded, falling due within
-    the next 48 hours."""
+    """Open actions with an owner, not yet reminded, falling due within the next 48 hours."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     last_day = timezone.localdate(now + REMIND_WITHIN)
@@ -345,7 +248,6 @@ def actions_due_soon(now=None):
         open_actions()
         .filter(owner__isnull=False, reminded_at__isnull=True, due__gte=today, due__lte=last_day)
         .exclude(owner__email="")
-        .exclude(notifications.opted_out(notifications.Kind.ACTION_REMINDER, "owner__"))
         .select_related("owner", "event")
         .order_by("owner_id", "due")
     )
@@ -395,14 +297,13 @@ def _digest_key(owner, today) -> str:
 
 
 def send_weekly_digest(*, now=None) -> int:
-    """Email each owner who wants it one list of their overdue actions, once per ISO week."""
+    """Email each owner one list of their overdue actions, once per ISO week."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     overdue = (
         open_actions()
         .filter(owner__isnull=False, due__lt=today)
         .exclude(owner__email="")
-        .exclude(notifications.opted_out(notifications.Kind.WEEKLY_DIGEST, "owner__"))
         .select_related("owner", "event")
         .order_by("owner_id", "due")
     )

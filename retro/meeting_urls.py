@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import finalize_views
 from . import meeting_views as views
 
 urlpatterns = [
@@ -16,8 +17,12 @@ urlpatterns = [
         views.meeting_no_change,
         name="meeting-no-change",
     ),
-    path("events/<slug:slug>/retro/finalize/", views.meeting_finalize, name="meeting-finalize"),
-    path("events/<slug:slug>/retro/reopen/", views.meeting_reopen, name="meeting-reopen"),
+    path(
+        "events/<slug:slug>/retro/finalize/",
+        finalize_views.finalize_page,
+        name="meeting-finalize",
+    ),
+    path("events/<slug:slug>/retro/reopen/", finalize_views.reopen_page, name="meeting-reopen"),
     path("events/<slug:slug>/actions/", views.actions_event, name="actions-event"),
     path("actions/", views.actions_all, name="actions-all"),
     path("actions/<uuid:pk>/status/", views.action_status, name="actions-status"),

@@ -205,35 +205,6 @@ def meeting_no_change(request, slug, pk):
     return _back_to_meeting(event, learning)
 
 
-@login_required
-@require_POST
-def meeting_finalize(request, slug):
-    """Leads finalize the retro: not an empty one; wins only, or learnings without a
-    decision, need a written reason."""
-    event = selectors.event_for_user(request.user, slug, Role.LEAD)
-    try:
-        meeting.finalize_retro(
-            event=event, actor=request.user, override_reason=request.POST.get("override_reason", "")
-        )
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    else:
-        messages.success(
-            request, "Retro finalized: entries are read-only, action status stays open to change."
-        )
-    return _back_to_meeting(event)
-
-
-@login_required
-@require_POST
-def meeting_reopen(request, slug):
-    """Admins reopen a finalized retro."""
-    event = selectors.event_for_user(request.user, slug, Role.LEAD)
-    meeting.reopen_retro(event=event, actor=request.user)
-    messages.success(request, "Retro reopened.")
-    return _back_to_meeting(event)
-
-
 # --- Actions pages -------------------------------------------------------------
 
 STATUS_FILTERS = [

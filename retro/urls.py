@@ -15,6 +15,8 @@ urlpatterns = [
     path("events/<slug:slug>/board/", views.board, name="event-board"),
     path("events/<slug:slug>/board/changes/", views.board_changes, name="event-board-changes"),
     path("entries/<uuid:pk>/", views.entry_detail, name="entry-detail"),
+    path("entries/<uuid:pk>/edit/", views.entry_edit, name="entry-edit"),
+    path("entries/<uuid:pk>/edit/form/", views.entry_edit_form, name="entry-edit-form"),
     path("events/<slug:slug>/next/", loop_views.plan_next, name="event-plan-next"),
     path(
         "entries/<uuid:pk>/recurrence/",

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from tally.times import parse_instant
 
 from . import selectors, services
-from .forms import MembershipForm, RundownUploadForm
+from .forms import EntryEditForm, MembershipForm, RundownUploadForm
 from .models import Entry, Role, Site, Stage
 from .rundown import RundownError, import_rundown
 
@@ -233,9 +233,112 @@ def board_changes(request, slug):
     )
 
 
+def _entry_page(request, entry: Entry, *, form=None, conflict=None, status=200):
+    event = entry.event
+    role = selectors.role_for(request.user, event)
+    can_edit = selectors.can_edit_entry(request.user, entry, role)
+    shown = selectors.for_display(Entry.objects.filter(pk=entry.pk)).get()
+    if form is None and can_edit:
+        form = EntryEditForm(entry=shown, viewer_zone=timezone.get_current_timezone())
+    context = {
+        "entry": shown,
+        "event": event,
+        "viewer_role": role,
+        "revisions": entry.revisions.select_related("editor").order_by("-version"),
+        "can_edit": can_edit,
+        "form": form,
+        "conflict": conflict,
+        "lost": _what_deleting_loses(shown),
+    }
+    return render(request, "retro/entry_detail.html", context, status=status)
+
+
+def _what_deleting_loses(entry: Entry) -> list[str]:
+    """What a delete takes off the board with the entry, for the confirmation."""
+    lost = []
+    if entry.kind == Entry.Kind.LEARNING and (n := entry.actions.filter(deleted_at=None).count()):
+        lost.append(f"{n} action{'s' if n > 1 else ''} made from it stay, without their learning")
+    if n := entry.votes.count():
+        lost.append(f"{n} vote{'s' if n > 1 else ''} in the retro meeting")
+    if n := entry.feeds.count():
+        lost.append(f"its link to {n} feed{'s' if n > 1 else ''} (and their telemetry window)")
+    return lost
+
+
+def _conflict_fields(form: EntryEditForm, current: Entry) -> dict:
+    """What the other person saved, for the fields this person changed too."""
+    theirs = EntryEditForm.initial_for(current)
+    names = [n for n in form.changed_data if n in theirs and n not in ("version", "when_zone")]
+    return {
+        "version": current.version,
+        "fields": [(form.fields[n].label or n.capitalize(), theirs[n]) for n in names],
+    }
+
+
+@login_required
+@require_POST
+def entry_edit(request, pk):
+    """Save the changed fields of an entry from its page; a save based on an older version
+    shows the other person's values and keeps this person's in the form."""
+    entry = selectors.entry_for_user(request.user, pk, Role.OPERATOR)
+    if not selectors.can_edit_entry(request.user, entry):
+        raise PermissionDenied("Operators edit their own entries; leads any.")
+    zone = timezone.get_current_timezone()
+    form = EntryEditForm(request.POST, entry=entry, viewer_zone=zone)
+    if form.is_valid():
+        try:
+            _save_entry_form(request, entry, form)
+        except services.StaleVersion as exc:
+            conflict = _conflict_fields(form, exc.entry)
+            data = request.POST.copy()
+            data["version"] = exc.entry.version  # saving again now replaces theirs, knowingly
+            form = EntryEditForm(data, entry=entry, viewer_zone=zone)
+            form.is_valid()
+            return _entry_page(request, entry, form=form, conflict=conflict, status=409)
+        except services.RetroFinalized as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, "Saved: the change is in the history below.")
+            return redirect("entry-detail", pk=entry.pk)
+    return _entry_page(request, entry, form=form, status=400)
+
+
+def _save_entry_form(request, entry: Entry, form: EntryEditForm) -> Entry:
+    fields, feeds = form.changes()
+    if "status" in fields and not selectors.can_change_action_status(request.user, entry):
+        raise ValidationError({"status": "Only the owner or a lead changes this action's status."})
+    return services.edit_entry(
+        entry=entry,
+        editor=request.user,
+        version=form.cleaned_data["version"],
+        feeds=feeds,
+        **fields,
+    )
+
+
+@login_required
+def entry_edit_form(request, pk):
+    """The edit form alone, for the board to show in place (static/js/entry-edit.js)."""
+    entry = selectors.entry_for_user(request.user, pk, Role.OPERATOR)
+    if not selectors.can_edit_entry(request.user, entry):
+        raise PermissionDenied("Operators edit their own entries; leads any.")
+    shown = selectors.for_display(Entry.objects.filter(pk=entry.pk)).get()
+    form = EntryEditForm(entry=shown, viewer_zone=timezone.get_current_timezone())
+    html = render_to_string(
+        "retro/_entry_edit_form.html",
+        {"form": form, "entry": shown, "event": entry.event},
+        request=request,
+    )
+    return HttpResponse(html)
+
+
 @login_required
 def entry_detail(request, pk):
-    """One entry with its full history; deleted entries can be restored from here."""
+    """One entry with its full history and every field editable; deleted entries can be
+    restored from here."""
     entry = selectors.entry_for_user(request.user, pk)
     event = entry.event
     role = selectors.role_for(request.user, event)
@@ -253,16 +356,4 @@ def entry_detail(request, pk):
         except services.RetroFinalized as exc:
             messages.error(request, str(exc))
         return redirect("entry-detail", pk=entry.pk)
-    revisions = entry.revisions.select_related("editor").order_by("-version")
-    entry = selectors.for_display(Entry.objects.filter(pk=entry.pk)).get()
-    return render(
-        request,
-        "retro/entry_detail.html",
-        {
-            "entry": entry,
-            "event": event,
-            "viewer_role": role,
-            "revisions": revisions,
-            "can_edit": selectors.can_edit_entry(request.user, entry, role),
-        },
-    )
+    return _entry_page(request, entry)

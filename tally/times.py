@@ -1,9 +1,12 @@
-"""One reading of a time from outside (a query parameter, a form or JSON field, a rundown):
-ISO 8601 with a zone, inside the years Tally can compute with."""
+"""Times in and out: one reading of a time from outside (a query parameter, a form or JSON
+field, a rundown: ISO 8601 with a zone, inside the years Tally can compute with), and one way
+of writing one (in a named zone, with its label)."""
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 # Event times, entry times and telemetry all fall well inside these years; outside them the
@@ -42,3 +45,40 @@ def _parse(text: str) -> datetime | None:
         return moment
     except (ValueError, OverflowError):
         return None
+
+
+# --- Showing a time: always in a named zone, always with that zone's label ----------------
+
+TIME_STYLES = {
+    "day": "%a %d %b %H:%M",  # Mon 30 Nov 10:00 PST: pages, within an event's days
+    "date": "%a %d %b %Y %H:%M",  # Mon 30 Nov 2026 10:00 PST: emails, admin, anything lasting
+    "clock": "%H:%M",  # 10:00 PST: the end of a range whose start shows the day
+}
+
+
+def zone_of(where) -> ZoneInfo:
+    """The zone a time is shown in: an Event or Site (their time_zone), an IANA name,
+    a tzinfo, or None for the viewer's (the active zone of this request)."""
+    if where is None or where == "viewer":
+        return timezone.get_current_timezone()
+    if isinstance(where, tzinfo):
+        return where
+    name = getattr(where, "time_zone", where)
+    return ZoneInfo(str(name))
+
+
+def zone_label(moment: datetime) -> str:
+    """PST, CET, UTC; the offset (+0530) where the zone has no abbreviation."""
+    label = moment.tzname() or ""
+    return label if label and label[0] not in "+-" else moment.strftime("%z")
+
+
+def in_zone(moment: datetime | None, where=None, style: str = "day") -> str:
+    """`moment` as plain text in the zone of `where`, with the zone's label: the one way
+    every page, export and email writes a time (style "iso": ISO 8601 with the offset)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone_of(where))
+    if style == "iso":
+        return local.isoformat(timespec="seconds")
+    return f"{local.strftime(TIME_STYLES[style])} {zone_label(local)}"

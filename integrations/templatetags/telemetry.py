@@ -4,7 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from integrations import coverage, onair, review, snapshots
+from integrations import coverage, impact_summary, onair, review, snapshots
 from integrations.models import FeedTelemetryStatus, TelemetrySnapshot
 
 register = template.Library()
@@ -85,8 +85,8 @@ def event_impact(event):
     report = onair.path_report(event)
     return {
         "event": event,
-        "impact": onair.viewer_impact(event, report),
-        "redundancy": onair.redundancy_lost(event, report),
+        "impact": impact_summary.summarize(event, onair.viewer_impact(event, report)),
+        "redundancy": impact_summary.with_durations(onair.redundancy_lost(event, report)),
         "failovers": onair.failovers(event, report),
         "telemetry_feeds": [s.feed for s in feeds],
         "unreviewed": sum(1 for a in anomalies if not a.reviewed),

@@ -142,6 +142,19 @@
     form.dataset.kind = currentKind();
     kindRadios.forEach(function (r) { r.addEventListener("change", function () { form.dataset.kind = currentKind(); }); });
 
+    // The "When" field is a time on the clocks of the zone picked beside it.
+    function whenZone() {
+      var pick = form.elements.when_zone;
+      return pick && pick.value === "event" ? board.dataset.eventZone : window.TallyTz.viewerZone;
+    }
+    if (form.elements.when_zone) {
+      var viewerOption = form.elements.when_zone.querySelector('option[value="viewer"]');
+      if (viewerOption) viewerOption.textContent = "your zone (" + window.TallyTz.viewerZone + ")";
+      window.TallyTz.bindZoneSwitch(form.elements.occurred_at, form.elements.when_zone, function (v) {
+        return v === "event" ? board.dataset.eventZone : window.TallyTz.viewerZone;
+      });
+    }
+
     function payload() {
       var kind = currentKind();
       var data = { kind: kind, body: body.value };
@@ -155,7 +168,7 @@
       var tags = form.elements.tags.value.split(/[\s,]+/).filter(Boolean);
       if (tags.length) data.tags = tags;
       var when = form.elements.occurred_at.value;
-      if (when) data.occurred_at = new Date(when).toISOString();
+      if (when) data.occurred_at = window.TallyTz.fromWall(when, whenZone()).toISOString();
       if (kind === "learning" && form.elements.impact.value) data.impact = form.elements.impact.value;
       if (kind === "action") {
         if (form.elements.owner.value) data.owner = form.elements.owner.value;
@@ -273,43 +286,38 @@
     });
   }
 
+  // Every field, with the 409 handling of a stale version: static/js/entry-edit.js.
   function startEdit(article) {
+    window.TallyEntryEdit.open(article, poll);
+  }
+
+  // Delete is soft: "Deleted — Undo" for 10 s restores it (POST .../restore/).
+  var undoTimer = null;
+  function offerUndo(article) {
     var id = article.dataset.id;
-    api("GET", entryUrl + id + "/").then(function (res) {
-      if (!res.ok) return;
-      var version = res.json.version;
-      article.classList.add("editing");
-      var box = document.createElement("form");
-      box.className = "edit-box";
-      box.innerHTML = '<label class="visually-hidden" for="edit-' + id + '">Edit text</label>' +
-        '<textarea id="edit-' + id + '" rows="3"></textarea>' +
-        '<div class="inline"><button type="submit" class="primary">Save</button>' +
-        '<button type="button" class="js-cancel">Cancel</button>' +
-        '<span class="muted">Enter saves · Esc cancels</span></div><p class="conflict" role="alert" hidden></p>';
-      var area = box.querySelector("textarea");
-      area.value = res.json.body;
-      article.querySelector(".entry-body").after(box);
-      area.focus();
-      function stop() { box.remove(); article.classList.remove("editing"); poll(); }
-      box.querySelector(".js-cancel").addEventListener("click", stop);
-      area.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); box.requestSubmit(); }
-        if (e.key === "Escape") { e.preventDefault(); stop(); }
-      });
-      box.addEventListener("submit", function (e) {
-        e.preventDefault();
-        api("PATCH", entryUrl + id + "/", { version: version, body: area.value }).then(function (r) {
-          var note = box.querySelector(".conflict");
-          if (r.ok) { article.dataset.version = 0; stop(); return; }
-          if (r.status === 409 && r.json.current) {
-            version = r.json.current.version; // saving again now overwrites, knowingly
-            note.textContent = "Someone else changed this entry (now v" + version + "). Their text: “" +
-              r.json.current.body + "”. Your text is still in the box: save again to replace theirs, or cancel.";
-          } else {
-            note.textContent = "Not saved (" + r.status + "): " + messagesOf(r.json);
-          }
-          note.hidden = false;
-        });
+    var n = showNotice("", "");
+    n.textContent = "Deleted. ";
+    var undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "link js-undo-delete";
+    undo.textContent = "Undo";
+    var left = document.createElement("span");
+    left.className = "muted undo-countdown";
+    n.appendChild(undo);
+    n.appendChild(left);
+    var seconds = 10;
+    function tick() {
+      left.textContent = " (" + seconds + " s · afterwards from the entry's page)";
+      if (seconds-- <= 0) { clearInterval(undoTimer); n.innerHTML = 'Deleted. <a href="/entries/' + id + '/">Restore it</a> from its page.'; }
+    }
+    clearInterval(undoTimer);
+    tick();
+    undoTimer = setInterval(tick, 1000);
+    undo.addEventListener("click", function () {
+      clearInterval(undoTimer);
+      api("POST", entryUrl + id + "/restore/").then(function (r) {
+        if (r.ok) { showNotice("", "Restored."); poll(); }
+        else showNotice("", "Not restored (" + r.status + "): " + messagesOf(r.json));
       });
     });
   }
@@ -323,7 +331,7 @@
       api("DELETE", entryUrl + article.dataset.id + "/").then(function (r) {
         if (r.ok) {
           removeEntry(article.dataset.id);
-          showNotice('Deleted. <a href="/entries/' + article.dataset.id + '/">Restore it</a> from its page.');
+          offerUndo(article);
         } else {
           showNotice("", "Not deleted (" + r.status + "): " + messagesOf(r.json));
         }
@@ -341,5 +349,6 @@
       board.prepend(n);
     }
     if (html) n.innerHTML = html; else n.textContent = text;
+    return n;
   }
 })();

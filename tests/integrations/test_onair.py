@@ -180,7 +180,7 @@ def test_the_event_page_lists_outputs_and_paths_apart(paths, viewer_client):
     lost = page[page.index("Redundancy lost") :]
     assert "No on-air viewer impact recorded." in viewer
     assert "kn1-contrib-a" not in viewer
-    assert '<code>kn1-contrib-a</code></a></td><td class="num">0.5</td>' in lost
+    assert '<code>kn1-contrib-a</code></a></td><td class="num">&lt; 1 min</td>' in lost
     assert "Failovers" in lost and "inferred from telemetry" in lost
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from reports import content, services
-from retro import meeting
+from retro import finalize, meeting
 from retro import services as retro_services
 from runbooks import services as runbook_services
 from tests.retro.test_loop import due, last_year_of, log
@@ -54,7 +54,7 @@ def test_markdown_report_shows_what_the_last_event_left_and_every_decision(event
     again = log(event, operator, body="Failover slow again", feeds=[contrib])
     undecided = log(event, operator, body="Captions lagged")
     meeting.decide_no_change(learning=again, actor=lead, reason="Within the new target")
-    meeting.finalize_retro(event=event, actor=lead, override_reason="Captions decided offline")
+    finalize.finalize_retro(event=event, actor=lead, override_reason="Captions decided offline")
     event.refresh_from_db()
 
     md = generate(event, "md").decode()

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from retro import meeting, services
+from retro import finalize, meeting, services
 from retro.models import Entry, Event
+from tests.retro.shows import end_show
 
 from ..conftest import make_user
 
@@ -86,7 +87,7 @@ def test_status_changes_operators_their_own_leads_any(
 
 def test_status_still_changes_after_the_retro_is_finalized(operator_client, event, lead, operator):
     owned = action(event, lead, operator)
-    meeting.finalize_retro(event=event, actor=lead)
+    finalize.finalize_retro(event=end_show(event), actor=lead)
     response = operator_client.post(
         f"/actions/{owned.pk}/status/", {"status": "done", "next": f"/events/{event.slug}/actions/"}
     )

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from retro.models import AuditLog, Entry, Event, NoChangeDecision, RecurrenceLink
 from tests.conftest import iso
+from tests.retro.shows import end_show
 from tests.retro.test_loop import finalize, last_year_of, log
 
 
@@ -66,6 +67,7 @@ def test_finalize_api_lists_undecided_learnings_then_accepts_a_decision(
 ):
     learning = log(event, operator, body="Caption drift of 8 s")
     url = f"/api/v1/events/{event.slug}/retro/finalize/"
+    end_show(event)
     refused = lead_api.post(url, {}, format="json")
     assert refused.status_code == 400
     assert any("Caption drift" in m for m in refused.json()["learnings"])

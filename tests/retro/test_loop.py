@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from integrations.models import Anomaly
 from retro import loop, meeting, planning, services
+from retro.finalize import finalize_retro
 from retro.models import AuditLog, Entry, Event, Feed, Membership, NoChangeDecision, RecurrenceLink
 from runbooks import services as runbook_services
+from tests.retro.shows import end_show
 
 
 def log(event, author, **fields):
@@ -58,7 +60,7 @@ def last_year_of(event, lead, operator, *, slug="summit-2025", days=364):
 
 def test_an_empty_retro_cannot_be_finalized_even_with_a_reason(event, lead):
     with pytest.raises(ValidationError) as err:
-        meeting.finalize_retro(event=event, actor=lead, override_reason="nothing happened")
+        finalize_retro(event=end_show(event), actor=lead, override_reason="nothing happened")
     assert "no entries" in err.value.message_dict["entries"][0]
     event.refresh_from_db()
     assert not event.retro_finalized
@@ -69,7 +71,7 @@ def test_finalize_lists_learnings_without_a_decision_and_refuses(event, lead, op
     with_action = log(event, operator, body="SRT latency too low on the transatlantic hop")
     meeting.promote_learning_to_action(learning=with_action, actor=lead, owner=operator, due=due())
     with pytest.raises(ValidationError) as err:
-        meeting.finalize_retro(event=event, actor=lead)
+        finalize_retro(event=end_show(event), actor=lead)
     messages = err.value.message_dict["learnings"]
     assert messages[0].startswith("1 learning(s) have no decision")
     assert f"#{str(undecided.pk)[:8]}: Caption drift" in messages[1]
@@ -97,7 +99,7 @@ def test_every_kind_of_decision_closes_a_learning(event, lead, operator):
         "Fail over to B"
     )
     assert "no change needed (lead1): Worked as designed" in found[by_no_change.pk].summary
-    meeting.finalize_retro(event=event, actor=lead)
+    finalize_retro(event=end_show(event), actor=lead)
     event.refresh_from_db()
     assert event.retro_finalized and event.retro_override_reason == ""
 
@@ -115,7 +117,7 @@ def test_a_lead_overrides_undecided_learnings_with_a_reason_kept_in_the_audit(
     event, lead, operator
 ):
     learning = log(event, operator)
-    meeting.finalize_retro(event=event, actor=lead, override_reason="Decided at the vendor call")
+    finalize_retro(event=end_show(event), actor=lead, override_reason="Decided at the vendor call")
     event.refresh_from_db()
     assert event.retro_override_reason == "Decided at the vendor call"
     line = AuditLog.objects.get(action="retro.finalize")
@@ -126,7 +128,7 @@ def test_a_lead_overrides_undecided_learnings_with_a_reason_kept_in_the_audit(
 def test_the_wins_only_rule_stays(event, lead, operator):
     log(event, operator, kind="win", body="Clean failover")
     with pytest.raises(ValidationError) as err:
-        meeting.finalize_retro(event=event, actor=lead)
+        finalize_retro(event=end_show(event), actor=lead)
     assert "only wins is not done" in err.value.message_dict["override_reason"][0]
 
 
@@ -150,7 +152,7 @@ def test_no_change_needs_a_reason_and_a_lead(event, lead, operator):
 def finalize(event, lead, operator):
     learning = log(event, operator)
     meeting.decide_no_change(learning=learning, actor=lead, reason="fine")
-    meeting.finalize_retro(event=event, actor=lead)
+    finalize_retro(event=end_show(event), actor=lead)
     event.refresh_from_db()
 
 

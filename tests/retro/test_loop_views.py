@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from retro.models import AuditLog, Event, NoChangeDecision, RecurrenceLink
+from tests.retro.shows import end_show
 from tests.retro.test_loop import finalize, last_year_of, log
 
 
@@ -16,8 +17,9 @@ def test_meeting_page_lists_undecided_learnings_and_records_no_change(
     learning = log(event, operator, body="Caption drift of 8 s")
     page = lead_client.get(f"/events/{event.slug}/retro/").content.decode()
     assert "1 learning without a decision" in page and "No change needed…" in page
-    refused = lead_client.post(f"/events/{event.slug}/retro/finalize/", follow=True)
-    assert "have no decision yet" in refused.content.decode()
+    end_show(event)
+    refused = lead_client.post(f"/events/{event.slug}/retro/finalize/", {"confirm": "1"})
+    assert refused.status_code == 400 and "have no decision yet" in refused.content.decode()
     empty = lead_client.post(
         f"/events/{event.slug}/retro/no-change/{learning.pk}/", {"reason": " "}, follow=True
     )
@@ -28,7 +30,7 @@ def test_meeting_page_lists_undecided_learnings_and_records_no_change(
     assert NoChangeDecision.objects.get().reason == "Vendor bug"
     page = lead_client.get(f"/events/{event.slug}/retro/").content.decode()
     assert "no change needed (lead1): Vendor bug" in page
-    lead_client.post(f"/events/{event.slug}/retro/finalize/")
+    lead_client.post(f"/events/{event.slug}/retro/finalize/", {"confirm": "1"})
     event.refresh_from_db()
     assert event.retro_finalized
 

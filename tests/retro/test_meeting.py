@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from retro import meeting, services
+from retro import finalize, meeting, services
 from retro.models import AuditLog, Entry, Vote
+from tests.retro.shows import end_show
 
 
 def log(event, author, **fields):
@@ -130,7 +131,7 @@ def test_promote_needs_a_learning_an_owner_and_a_future_due_date(
 def test_a_retro_with_only_wins_is_refused(event, lead, operator):
     log(event, operator, kind="win", body="Clean failover to the B path")
     with pytest.raises(ValidationError) as err:
-        meeting.finalize_retro(event=event, actor=lead)
+        finalize.finalize_retro(event=end_show(event), actor=lead)
     assert "only wins is not done" in err.value.message_dict["override_reason"][0]
     event.refresh_from_db()
     assert not event.retro_finalized
@@ -138,8 +139,8 @@ def test_a_retro_with_only_wins_is_refused(event, lead, operator):
 
 def test_a_lead_overrides_the_only_wins_rule_with_a_written_reason(event, lead, operator):
     log(event, operator, kind="win", body="Clean failover to the B path")
-    meeting.finalize_retro(
-        event=event, actor=lead, override_reason="Learnings are in the vendor doc"
+    finalize.finalize_retro(
+        event=end_show(event), actor=lead, override_reason="Learnings are in the vendor doc"
     )
     event.refresh_from_db()
     assert event.retro_finalized and event.retro_finalized_by == lead
@@ -151,7 +152,7 @@ def test_a_lead_overrides_the_only_wins_rule_with_a_written_reason(event, lead, 
 def test_only_a_lead_finalizes(event, operator):
     log(event, operator)
     with pytest.raises(PermissionDenied):
-        meeting.finalize_retro(event=event, actor=operator)
+        finalize.finalize_retro(event=end_show(event), actor=operator)
 
 
 def test_a_finalized_retro_is_read_only_except_action_status(event, lead, operator):
@@ -160,7 +161,7 @@ def test_a_finalized_retro_is_read_only_except_action_status(event, lead, operat
     action = meeting.promote_learning_to_action(
         learning=learning, actor=lead, owner=operator, due=future()
     )
-    meeting.finalize_retro(event=event, actor=lead)
+    finalize.finalize_retro(event=end_show(event), actor=lead)
     event.refresh_from_db()
     with pytest.raises(services.RetroFinalized):
         meeting.vote(entry=learning, user=operator)
@@ -180,13 +181,17 @@ def log_dup(event, learning):
     return Entry.objects.filter(event=event).exclude(pk=learning.pk).first()
 
 
-def test_only_an_admin_reopens(event, lead, operator, admin_user):
+def test_a_lead_reopens_with_a_reason_and_an_operator_cannot(event, lead, operator):
     learning = log(event, operator)
     meeting.decide_no_change(learning=learning, actor=lead, reason="Vendor bug, fixed upstream")
-    meeting.finalize_retro(event=event, actor=lead)
+    finalize.finalize_retro(event=end_show(event), actor=lead)
     with pytest.raises(PermissionDenied):
-        meeting.reopen_retro(event=event, actor=lead)
-    meeting.reopen_retro(event=event, actor=admin_user)
+        finalize.reopen_retro(event=event, actor=operator, reason="I need to edit")
+    with pytest.raises(ValidationError) as err:
+        finalize.reopen_retro(event=event, actor=lead, reason="  ")
+    assert "Say why" in err.value.message_dict["reason"][0]
+    finalize.reopen_retro(event=event, actor=lead, reason="The vendor answered after the meeting")
     event.refresh_from_db()
     assert not event.retro_finalized
-    assert AuditLog.objects.filter(action="retro.reopen").exists()
+    line = AuditLog.objects.get(action="retro.reopen")
+    assert line.actor == lead and line.changes["reason"] == "The vendor answered after the meeting"

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from retro import meeting, services
+from retro import finalize, meeting, services
 from retro.models import Entry, Vote
+from tests.retro.shows import end_show
 
 
 def log(event, author, **fields):
@@ -49,7 +50,7 @@ def test_meeting_page_query_count_does_not_grow_with_entries(
     [
         ("viewer", 403, 403, 403, 403),
         ("operator", 302, 403, 403, 403),
-        ("lead", 302, 302, 302, 302),
+        ("lead", 302, 302, 302, 400),  # finalize: not confirmed, the confirmation page again
         ("outsider", 404, 404, 404, 404),
     ],
 )
@@ -112,13 +113,18 @@ def test_promote_with_a_past_due_date_shows_the_message(lead_client, event, oper
 
 def test_finalizing_only_wins_asks_for_a_reason_then_accepts_it(lead_client, event, operator):
     log(event, operator, kind="win", body="Clean failover to the B path")
+    end_show(event)
     page = lead_client.get(url(event)).content.decode()
-    assert 'name="override_reason"' in page
-    refused = lead_client.post(url(event, "finalize"), follow=True).content.decode()
+    assert "only wins is not done" in page and 'id="finalize-link"' in page
+    confirm = lead_client.get(url(event, "finalize")).content.decode()
+    assert 'name="override_reason"' in confirm
+    refused = lead_client.post(url(event, "finalize"), {"confirm": "1"}).content.decode()
     assert "a retro with only wins is not done" in refused
     event.refresh_from_db()
     assert not event.retro_finalized
-    lead_client.post(url(event, "finalize"), {"override_reason": "Learnings live in INC-42"})
+    lead_client.post(
+        url(event, "finalize"), {"confirm": "1", "override_reason": "Learnings live in INC-42"}
+    )
     event.refresh_from_db()
     assert event.retro_override_reason == "Learnings live in INC-42"
     page = lead_client.get(url(event)).content.decode()
@@ -129,7 +135,7 @@ def test_finalizing_only_wins_asks_for_a_reason_then_accepts_it(lead_client, eve
 def test_votes_after_finalizing_change_nothing(client, event, lead, operator):
     entry = log(event, operator)
     meeting.decide_no_change(learning=entry, actor=lead, reason="Known encoder quirk")
-    meeting.finalize_retro(event=event, actor=lead)
+    finalize.finalize_retro(event=end_show(event), actor=lead)
     client.force_login(operator)
     response = client.post(url(event, "vote", entry), follow=True)
     assert "finalized" in response.content.decode()

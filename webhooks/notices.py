@@ -28,9 +28,6 @@ def tell_leads_webhook_disabled(webhook_id: int) -> int:
         "base_url": settings.TALLY_BASE_URL,
         "settings_url": settings.TALLY_BASE_URL
         + reverse("event-settings", kwargs={"slug": event.slug}),
-        "last_error": webhook.deliveries.exclude(last_error="")
-        .values_list("last_error", flat=True)
-        .first(),
     }
     for lead in leads:
         send_mail(

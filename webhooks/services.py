@@ -290,10 +290,10 @@ def _finish(delivery: Delivery, status: int | None, error: str, now, *, final: b
     wait = None
     if not final:
         wait = retry_delay(
-            attempts=delivery.attempts + 1, first_attempt_at=delivery.first_attempt_at, now=now
+            attempts=delivery.attempts, first_attempt_at=delivery.first_attempt_at, now=now
         )
         if wait is None:
-            error = f"{error} Gave up after {delivery.attempts + 1} attempts."
+            error = f"{error} Gave up after {delivery.attempts} attempts."
     state = Delivery.State.PENDING if wait is not None else Delivery.State.FAILED
     Delivery.objects.filter(pk=delivery.pk).update(
         state=state,
@@ -302,23 +302,23 @@ def _finish(delivery: Delivery, status: int | None, error: str, now, *, final: b
         next_attempt_at=now + timedelta(seconds=wait) if wait is not None else None,
     )
     if wait is not None:
-        _queue_attempt(delivery.pk, delivery.attempts + 1, countdown=wait)
-    _note_failure(delivery.webhook, now)
+        _queue_attempt(delivery.pk, delivery.attempts, countdown=wait)
+    _note_failure(delivery.webhook, now, error)
 
 
-def _note_failure(webhook: Webhook, now) -> None:
+def _note_failure(webhook: Webhook, now, error: str) -> None:
     """Remember when the failures began; a webhook failing for the whole window is disabled."""
     Webhook.objects.filter(pk=webhook.pk, failing_since__isnull=True).update(failing_since=now)
     webhook.refresh_from_db(fields=["failing_since", "active"])
     window = timedelta(seconds=settings.TALLY_WEBHOOK_GIVE_UP_SECONDS)
     if webhook.active and now - webhook.failing_since >= window:
-        disable_webhook(webhook=webhook, now=now)
+        disable_webhook(webhook=webhook, now=now, last_error=error)
 
 
-def disable_webhook(*, webhook: Webhook, now) -> bool:
+def disable_webhook(*, webhook: Webhook, now, last_error: str = "") -> bool:
     """Turn off a webhook that kept failing and tell the event's leads by email, once."""
     hours = settings.TALLY_WEBHOOK_GIVE_UP_SECONDS / 3600
-    reason = f"Failing since {webhook.failing_since.isoformat()} ({hours:g} h or more)."
+    reason = f"Failing for {hours:g} h or more; last error: {last_error}"
     turned_off = Webhook.objects.filter(pk=webhook.pk, active=True).update(
         active=False, disabled_at=now, disabled_reason=reason[:300]
     )

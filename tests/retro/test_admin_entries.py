@@ -1,0 +1,69 @@
+"""The admin's entries: times with the event's zone and UTC, tags as words, and a delete that
+only hides (with a confirmation saying so) and can be undone."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from retro import services
+from retro.models import AuditLog, Entry
+from tests.conftest import KEYNOTE_START
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def logged(event, author, **fields):
+    entry, _ = services.log_entry(
+        event=event,
+        author=author,
+        kind="learning",
+        body="Caption drift of 8 s",
+        occurred_at=KEYNOTE_START + timedelta(minutes=3),
+        tags=["captions", "drift"],
+        **fields,
+    )
+    return entry
+
+
+def test_the_entry_list_shows_zones_and_tags_as_words(admin_client, event, operator):
+    logged(event, operator)
+    page = admin_client.get("/admin/retro/entry/").content.decode()
+    local = (KEYNOTE_START + timedelta(minutes=3)).astimezone(LA)
+    assert f"{local:%a %d %b %Y %H:%M} {local.tzname()}" in page
+    assert f"{KEYNOTE_START + timedelta(minutes=3):%H:%M} UTC" in page
+    assert "#captions, #drift" in page and '["captions", "drift"]' not in page
+
+
+def test_the_change_form_takes_tags_as_words(admin_client, event, operator):
+    entry = logged(event, operator)
+    page = admin_client.get(f"/admin/retro/entry/{entry.pk}/change/").content.decode()
+    assert 'value="captions, drift"' in page
+    assert "In your zone, UTC." in page  # a date-time input says which zone it is typed in
+
+
+def test_delete_in_the_admin_hides_and_restore_brings_back(
+    admin_client, admin_user, event, operator
+):
+    entry = logged(event, operator)
+    url = f"/admin/retro/entry/{entry.pk}/delete/"
+    confirm = admin_client.get(url).content.decode()
+    assert "hidden from the board" in confirm and "Restore" in confirm
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    entry = Entry.objects.get(pk=entry.pk)  # still there
+    assert entry.deleted_at is not None and entry.deleted_by == admin_user
+    assert AuditLog.objects.filter(action="entry.delete", object_id=str(entry.pk)).exists()
+    restored = admin_client.post(
+        "/admin/retro/entry/",
+        {"action": "restore_entries", "_selected_action": [str(entry.pk)]},
+    )
+    assert restored.status_code == 302
+    entry.refresh_from_db()
+    assert entry.deleted_at is None
+
+
+def test_the_audit_log_is_read_only_with_zones(admin_client, event, operator):
+    logged(event, operator)
+    services.delete_entry(entry=Entry.objects.get(), actor=operator)
+    line = AuditLog.objects.get(action="entry.delete")
+    page = admin_client.get(f"/admin/retro/auditlog/{line.pk}/change/").content.decode()
+    assert line.at.astimezone(LA).tzname() in page and "UTC" in page
+    assert admin_client.get(f"/admin/retro/auditlog/{line.pk}/delete/").status_code == 403

@@ -1,6 +1,7 @@
 """Deliveries end to end: the API writes, a real worker posts to a real local receiver, which
 checks the signature and answers what each test needs (5xx, a hang, a redirect)."""
 
+import itertools
 import time
 import uuid
 
@@ -94,7 +95,7 @@ def test_5xx_answers_are_retried_with_the_same_delivery_id(
     assert {t.headers["X-Tally-Delivery"] for t in tries} == {str(delivery.uuid)}
     assert all(t.signed_with(hook["secret"]) for t in tries)
     assert len({t.body for t in tries}) == 1  # the same bytes every time
-    gaps = [b.at - a.at for a, b in zip(tries, tries[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(tries)]
     assert gaps[0] >= 0.4 and gaps[1] >= 0.9  # backoff: 0.5 s, then 1 s
     assert Webhook.objects.get(pk=hook["id"]).failing_since is None  # the success cleared it
 

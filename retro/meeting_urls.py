@@ -4,9 +4,14 @@ from . import finalize_views
 from . import meeting_views as views
 
 urlpatterns = [
-    path("events/<slug:slug>/retro/", views.meeting_page, name="meeting-page"),
+    path("events/<slug:slug>/retro/", views.meeting_page_view, name="meeting-page"),
     path("events/<slug:slug>/retro/vote/<uuid:pk>/", views.meeting_vote, name="meeting-vote"),
     path("events/<slug:slug>/retro/merge/<uuid:pk>/", views.meeting_merge, name="meeting-merge"),
+    path(
+        "events/<slug:slug>/retro/merge/<uuid:pk>/candidates/",
+        views.meeting_merge_candidates,
+        name="meeting-merge-candidates",
+    ),
     path(
         "events/<slug:slug>/retro/promote/<uuid:pk>/",
         views.meeting_promote,

@@ -8,20 +8,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Value, When
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import loop, meeting, selectors
+from . import loop, meeting, meeting_page, selectors
 from .actions import OPEN_STATUSES
 from .loop import carried_over_actions
 from .models import Entry, Event, Role, Stage, Vote, live_entries
 from .services import RetroFinalized, StaleVersion, set_action_status
-
-KIND_ORDER = {Entry.Kind.WIN: 0, Entry.Kind.LEARNING: 1, Entry.Kind.ACTION: 2}
 
 
 def _errors(exc: ValidationError) -> str:
@@ -37,78 +36,153 @@ def _entry_of(event: Event, pk) -> Entry:
     return entry
 
 
-def _back_to_meeting(event: Event, entry: Entry | None = None):
+def _back_to_meeting(event: Event, entry: Entry | None = None, request=None):
+    """Back where the form was sent from (its page of the meeting), at the entry."""
     url = reverse("meeting-page", args=[event.slug])
+    target = request.POST.get("next", "") if request is not None else ""
+    if target.startswith(url) and url_has_allowed_host_and_scheme(target, None):
+        url = target
     return redirect(f"{url}#entry-{entry.pk}" if entry is not None else url)
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _refused(request, event, entry, exc):
+    """A refused meeting write: a 400 (409 for a finalized retro or a stale version) with the
+    field messages for fetch, a flash message and the page again for a plain form."""
+    if isinstance(exc, ValidationError):
+        text = _errors(exc)
+        errors = exc.message_dict if hasattr(exc, "message_dict") else {"__all__": exc.messages}
+        status = 400
+    else:
+        text, errors, status = str(exc), {"__all__": [str(exc)]}, 409
+    if _wants_json(request):
+        return JsonResponse({"ok": False, "message": text, "errors": errors}, status=status)
+    messages.error(request, text)
+    return _back_to_meeting(event, entry, request)
+
+
+def _done(request, event, entry, message: str, **extra):
+    """A meeting write that worked: the entry drawn again (for fetch) or the page."""
+    if _wants_json(request):
+        body = {"ok": True, "message": message, "id": str(entry.pk), **extra}
+        body["html"] = _entry_html(request, event, entry.pk, request.POST.get("next", ""))
+        return JsonResponse(body)
+    messages.success(request, message)
+    return _back_to_meeting(event, entry, request)
 
 
 # --- Meeting mode -------------------------------------------------------------
 
-
-def _grouped(entries, event: Event) -> list[tuple[str, list[tuple[object, list[Entry]]]]]:
-    """Entries by stage (signal-path order), then session (on-air order), then kind and votes."""
-    stages = [(value, label) for value, label in Stage.choices] + [("", "No stage")]
-    buckets: dict[str, dict] = {value: {} for value, _ in stages}
-    for entry in entries:
-        buckets.setdefault(entry.stage or "", {}).setdefault(entry.session, []).append(entry)
-    far = timezone.now().replace(year=9999)
-    groups = []
-    for value, label in stages:
-        sessions = buckets.get(value) or {}
-        ordered = sorted(
-            sessions.items(),
-            key=lambda item: item[0].scheduled_start if item[0] is not None else far,
-        )
-        for session, items in ordered:
-            if session is not None:  # the |date filter would show the server's zone
-                session.end_label = f"{session.scheduled_end.astimezone(event.tz):%H:%M}"
-            items.sort(key=lambda e: (KIND_ORDER[e.kind], -e.vote_count, e.occurred_at))
-        if ordered:
-            groups.append((label, ordered))
-    return groups
+UNDECIDED_SHOWN = 25  # the finalize box names this many; the rest are counted
 
 
-@login_required
-def meeting_page(request, slug):
-    """Meeting mode: everything logged, grouped by stage and session, ready to discuss."""
-    event = selectors.event_for_user(request.user, slug)
-    kind = request.GET.get("kind", "")
-    entries = meeting.meeting_entries(event)
-    if kind in Entry.Kind.values:
-        entries = entries.filter(kind=kind)
-    entries = list(entries)
-    found = loop.decisions([e for e in entries if e.kind == Entry.Kind.LEARNING])
-    for entry in entries:
-        entry.promote_id = uuid.uuid4()  # a resent promote form creates the action once
-        entry.decision = found.get(entry.pk)
-    all_live = live_entries().filter(event=event)
-    counts = {k: all_live.filter(kind=k).count() for k in Entry.Kind.values}
+def _page_context(request, event: Event) -> dict:
+    """What every entry of the meeting needs to draw its tools."""
     is_lead = selectors.has_role(request.user, event, Role.LEAD)
-    context = {
+    return {
         "event": event,
-        "groups": _grouped(entries, event),
-        "entry_total": len(entries),
-        "counts": counts,
-        "kind": kind,
-        "kinds": Entry.Kind.choices,
         "viewer_role": selectors.role_for(request.user, event),
         "can_vote": selectors.has_role(request.user, event, Role.OPERATOR),
         "is_lead": is_lead,
-        "is_admin": selectors.is_admin(request.user),
         "finalized": event.retro_finalized,
-        "only_wins": counts["win"] > 0 and counts["learning"] == 0,
-        "undecided": [] if event.retro_finalized else loop.undecided_learnings(event),
-        "my_votes": set(
-            Vote.objects.filter(entry__event=event, user=request.user).values_list(
-                "entry_id", flat=True
-            )
-        ),
-        "members": event.memberships.select_related("user").order_by("user__username")
-        if is_lead
-        else [],
         "today": timezone.localdate(timezone=event.tz).isoformat(),
     }
+
+
+def _decorate_entries(request, event: Event, entries: list[Entry]) -> None:
+    """Decisions, the user's votes and a fresh promote id on each entry, in fixed queries."""
+    found = loop.decisions([e for e in entries if e.kind == Entry.Kind.LEARNING])
+    mine = set(
+        Vote.objects.filter(entry__in=[e.pk for e in entries], user=request.user).values_list(
+            "entry_id", flat=True
+        )
+    )
+    for entry in entries:
+        entry.promote_id = uuid.uuid4()  # a resent promote form creates the action once
+        entry.decision = found.get(entry.pk)
+        entry.voted = entry.pk in mine
+
+
+def _entry_html(request, event: Event, pk, next_url: str = "") -> str:
+    """One entry of the meeting drawn as the page draws it (for writes made with fetch)."""
+    entry = meeting.meeting_entries(event).filter(pk=pk).first()
+    if entry is None or entry.merged_into_id:
+        return ""
+    _decorate_entries(request, event, [entry])
+    context = _page_context(request, event) | {"entry": entry, "next_url": next_url}
+    return render_to_string("retro/meeting_entry.html", context, request=request)
+
+
+def _entries_page(request, event: Event, query) -> dict:
+    entries = meeting_page.filtered(meeting.meeting_entries(event), query)
+    rows, has_next = meeting_page.page(entries, query)
+    meeting_page.mark_headings(rows, query.group, event)
+    _decorate_entries(request, event, rows)
+    base = reverse("meeting-page", args=[event.slug])
+    here = f"{base}?{query.params(page=query.page)}"
+    return {
+        "entries": rows,
+        "next_url": here,
+        "next_page": f"{base}?{query.params(page=query.page + 1)}" if has_next else "",
+        "first_page": f"{base}?{query.params()}" if query.page > 1 else "",
+        "page_number": query.page,
+    }
+
+
+@login_required
+def meeting_page_view(request, slug):
+    """Meeting mode: the entries grouped by stage and session (or session, or kind), a page
+    at a time; the next page loads as the meeting scrolls (fragment=1 draws the entries only)."""
+    event = selectors.event_for_user(request.user, slug)
+    query = meeting_page.parse(request.GET)
+    context = _page_context(request, event) | _entries_page(request, event, query)
+    context["query"] = query
+    if request.GET.get("fragment"):
+        return render(request, "retro/meeting_entries.html", context)
+    counts = meeting_page.kind_counts(event)
+    undecided = [] if event.retro_finalized else loop.undecided_learnings(event)
+    context |= {
+        "counts": counts,
+        "entry_total": sum(counts.values()),
+        "outline": meeting_page.outline(event, query),
+        "groupings": meeting_page.GROUPINGS,
+        "kinds": Entry.Kind.choices,
+        "stages": Stage.choices,
+        "is_admin": selectors.is_admin(request.user),
+        "only_wins": counts["win"] > 0 and counts["learning"] == 0,
+        "undecided": undecided[:UNDECIDED_SHOWN],
+        "undecided_count": len(undecided),
+        "members": event.memberships.select_related("user").order_by("user__username")
+        if context["is_lead"]
+        else [],
+    }
     return render(request, "retro/meeting.html", context)
+
+
+@login_required
+def meeting_merge_candidates(request, slug, pk):
+    """Leads search the entry to keep as they type: same kind, live, by text or #reference."""
+    event = selectors.event_for_user(request.user, slug, Role.LEAD)
+    duplicate = _entry_of(event, pk)
+    found = meeting_page.merge_candidates(duplicate, request.GET.get("q", ""))
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": str(e.pk),
+                    "ref": f"#{str(e.pk)[:8]}",
+                    "body": e.body[:160],
+                    "author": e.author.username if e.author else "",
+                    "session": e.session.title if e.session else "",
+                    "votes": e.vote_count,
+                }
+                for e in found
+            ]
+        }
+    )
 
 
 @login_required
@@ -122,35 +196,36 @@ def meeting_vote(request, slug, pk):
             meeting.unvote(entry=entry, user=request.user)
         else:
             meeting.vote(entry=entry, user=request.user)
-    except RetroFinalized as exc:
-        messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    return _back_to_meeting(event, entry)
+    except (RetroFinalized, ValidationError) as exc:
+        return _refused(request, event, entry, exc)
+    votes = entry.votes.count()
+    return _done(request, event, entry, f"{votes} vote{'s' if votes != 1 else ''}.", votes=votes)
+
+
+def _keep_of(event: Event, request) -> Entry | None:
+    """The entry to keep: picked from the search list (its id), or typed as a #reference."""
+    picked = request.POST.get("keep", "").strip()
+    return meeting.find_entry(event, picked or request.POST.get("keep_search", ""))
 
 
 @login_required
 @require_POST
 def meeting_merge(request, slug, pk):
-    """Leads fold a duplicate (this entry) into the entry to keep, given by its #reference."""
+    """Leads fold a duplicate (this entry) into the entry to keep, picked from a search list."""
     event = selectors.event_for_user(request.user, slug, Role.LEAD)
     duplicate = _entry_of(event, pk)
-    keep = meeting.find_entry(event, request.POST.get("keep", ""))
+    keep = _keep_of(event, request)
     if keep is None:
-        messages.error(
-            request, "No single entry of this event has that reference; copy the #code shown."
+        missing = ValidationError(
+            {"keep": "Pick the entry to keep from the list (or type its #reference)."}
         )
-        return _back_to_meeting(event, duplicate)
+        return _refused(request, event, duplicate, missing)
     try:
         meeting.merge_entries(keep=keep, duplicate=duplicate, actor=request.user)
-    except (RetroFinalized, StaleVersion) as exc:
-        messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    else:
-        messages.success(request, f"Merged #{str(duplicate.pk)[:8]} into #{str(keep.pk)[:8]}.")
-        return _back_to_meeting(event, keep)
-    return _back_to_meeting(event, duplicate)
+    except (RetroFinalized, StaleVersion, ValidationError) as exc:
+        return _refused(request, event, duplicate, exc)
+    message = f"Merged #{str(duplicate.pk)[:8]} into #{str(keep.pk)[:8]}."
+    return _done(request, event, keep, message, merged=str(duplicate.pk))
 
 
 def _parse_due(text: str) -> date | None:
@@ -177,13 +252,10 @@ def meeting_promote(request, slug, pk):
             body=request.POST.get("body", ""),
             client_id=client_id,
         )
-    except RetroFinalized as exc:
-        messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    else:
-        messages.success(request, f"Action #{str(action.pk)[:8]} for {owner.username} created.")
-    return _back_to_meeting(event, learning)
+    except (RetroFinalized, ValidationError) as exc:
+        return _refused(request, event, learning, exc)
+    message = f"Action #{str(action.pk)[:8]} for {owner.username} created."
+    return _done(request, event, learning, message)
 
 
 @login_required
@@ -196,13 +268,9 @@ def meeting_no_change(request, slug, pk):
         meeting.decide_no_change(
             learning=learning, actor=request.user, reason=request.POST.get("reason", "")
         )
-    except RetroFinalized as exc:
-        messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    else:
-        messages.success(request, f"Learning #{str(learning.pk)[:8]}: no change needed.")
-    return _back_to_meeting(event, learning)
+    except (RetroFinalized, ValidationError) as exc:
+        return _refused(request, event, learning, exc)
+    return _done(request, event, learning, f"Learning #{str(learning.pk)[:8]}: no change needed.")
 
 
 # --- Actions pages -------------------------------------------------------------

@@ -1,11 +1,26 @@
 from django.urls import path
 
-from . import api, finalize_api, loop_api
+from . import api, finalize_api, loop_api, showclock_views
 
 urlpatterns = [
     path("events/", api.EventListApi.as_view(), name="api-events"),
     path("events/<slug:slug>/", api.EventDetailApi.as_view(), name="api-event"),
     path("events/<slug:slug>/sessions/", api.SessionListApi.as_view(), name="api-sessions"),
+    path(
+        "events/<slug:slug>/show-clock/",
+        showclock_views.ShowClockApi.as_view(),
+        name="api-show-clock",
+    ),
+    path(
+        "events/<slug:slug>/sessions/<slug:session>/on-air/",
+        showclock_views.SessionMarkApi.as_view(what="on-air"),
+        name="api-session-on-air",
+    ),
+    path(
+        "events/<slug:slug>/sessions/<slug:session>/off-air/",
+        showclock_views.SessionMarkApi.as_view(what="off-air"),
+        name="api-session-off-air",
+    ),
     path("events/<slug:slug>/feeds/", api.FeedListApi.as_view(), name="api-feeds"),
     path("events/<slug:slug>/feeds/<slug:feed>/", api.FeedDetailApi.as_view(), name="api-feed"),
     path("events/<slug:slug>/entries/", api.EntryListApi.as_view(), name="api-entries"),

@@ -48,8 +48,9 @@ run: demo
 	@echo "    operator  operator of the demo event"
 	@echo "    viewer    viewer of the demo event"
 	@echo "    admin     Django staff (admin site at /admin/)"
+	@echo "  A background worker (reports, snapshots, reminders) runs beside it; Ctrl-C stops both."
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py run_embedded $(HOST):$(PORT)
 
 # The suite runs in parallel processes (pytest-xdist), a module per process at a time;
 # each process has its own test database, queues and Celery worker. TEST_WORKERS=0 runs it in one.

@@ -231,6 +231,13 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# `manage.py run_embedded` (make run): with no broker configured, the web server and its worker
+# process pass task messages through files in the data dir (kombu's filesystem transport), so
+# the embedded default runs tasks like production with nothing more to install.
+TALLY_EMBEDDED_WORKER = env_bool("TALLY_EMBEDDED_WORKER", False) and not CELERY_BROKER_URL
+EMBEDDED_QUEUE_DIR = DATA_DIR / "queue"
+if TALLY_EMBEDDED_WORKER:
+    CELERY_BROKER_URL = "filesystem://"
 QUEUE_PREFIX = os.environ.get("TALLY_QUEUE_PREFIX", "")
 QUEUE_DEFAULT = f"{QUEUE_PREFIX}default"
 QUEUE_INGEST = f"{QUEUE_PREFIX}ingest"
@@ -250,6 +257,12 @@ CELERY_TASK_ROUTES = {
     "webhooks.tasks.*": {"queue": QUEUE_WEBHOOKS},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if TALLY_EMBEDDED_WORKER:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(EMBEDDED_QUEUE_DIR / "messages"),
+        "data_folder_out": str(EMBEDDED_QUEUE_DIR / "messages"),
+        "control_folder": str(EMBEDDED_QUEUE_DIR / "control"),
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

@@ -148,8 +148,11 @@ class EntryEditForm(forms.Form):
             changed.add("occurred_at")
         for name in changed - {"version", "when_zone", "feeds"}:
             fields[name] = data.get(name)
-        if "occurred_at" in fields and isinstance(fields["occurred_at"], str):
-            del fields["occurred_at"]  # the wall time did not parse: clean() said so
+        when = fields.get("occurred_at", self.entry.occurred_at)
+        if isinstance(when, str) or when == self.entry.occurred_at.replace(microsecond=0):
+            # Did not parse (clean() said so), or the same second written another way (a
+            # browser drops ":00"): not a change, and the stored fraction of a second stays.
+            fields.pop("occurred_at", None)
         if "session" in fields:
             fields["session"] = event.sessions.filter(slug=fields["session"]).first()
         if "site" in fields:

@@ -166,3 +166,13 @@ def test_the_api_patch_takes_every_field_and_answers_409_when_stale(
     stale = operator_api.patch(url, {"version": 1, "tags": ["x"]}, format="json")
     assert stale.status_code == 409 and stale.json()["current"]["tags"] == ["srt"]
     assert Entry.objects.get(pk=entry.pk).version == 2
+
+
+def test_a_browser_dropping_zero_seconds_changes_nothing(operator_client, event, operator):
+    entry = learning(event, operator)
+    data = form_of(operator_client.get(f"/entries/{entry.pk}/"))
+    assert data["occurred_at"].endswith(":00")
+    data["occurred_at"] = data["occurred_at"][:16]  # what Chromium sends back
+    assert operator_client.post(f"/entries/{entry.pk}/edit/", data).status_code == 302
+    entry.refresh_from_db()
+    assert entry.version == 1

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from . import audit, loop, selectors, services
+from . import audit, hooks, loop, selectors, services
 from .models import Entry, Event, live_entries
 
 ONLY_WINS_MESSAGE = (
@@ -121,6 +121,7 @@ def finalize_retro(*, event: Event, actor, override_reason: str = "") -> Event:
         summary="Retro finalized" + (f" with an override: {reason}" if overridden else ""),
         changes=changes,
     )
+    hooks.announce("retro.finalized", event)
     return event
 
 

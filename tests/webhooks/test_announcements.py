@@ -13,6 +13,7 @@ from integrations.anomalies import Breach, merge, thresholds_for
 from integrations.models import Anomaly
 from reports.models import Report
 from reports.services import render_report
+from retro import finalize
 from retro import services as retro_services
 from retro.models import Feed
 from tests.conftest import KEYNOTE_START, iso
@@ -177,3 +178,17 @@ def test_a_repeated_or_stale_attempt_does_nothing(allow_local, lead, event):
         assert services.attempt(delivery_id=delivery.pk, attempts=0) is None
     assert len(receiver.received) == 1
     assert Delivery.objects.get(pk=delivery.pk).attempts == 1
+
+
+def test_a_finalized_retro_is_announced(
+    webhook_worker, allow_local, lead_api, operator_api, lead, event
+):
+    log_learning(operator_api)
+    with Receiver() as receiver:
+        add_webhook(lead_api, receiver.url, events=["retro.finalized"], format="slack")
+        finalize.finalize_retro(event=event, actor=lead, override_reason="Rehearsal day left")
+        [got] = wait_for(lambda: delivered(receiver, "retro.finalized"), timeout=30)
+    message = orjson.loads(got.body)
+    assert "Retro of Test Summit finalized" in message["text"]
+    assert "Rehearsal day left" in message["text"]
+    assert "/events/summit/retro/|Open in Tally>" in message["text"]

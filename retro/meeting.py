@@ -16,7 +16,7 @@ from django.db.models import Count, Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import audit, selectors, services
+from . import audit, notifications, selectors, services
 from .actions import open_actions
 from .models import (
     AuditLog,
@@ -240,7 +240,8 @@ def _base_url() -> str:
 
 
 def actions_due_soon(now=None):
-    """Open actions with an owner, not yet reminded, falling due within the next 48 hours."""
+    """Open actions with an owner who wants reminders, not yet reminded, falling due within
+    the next 48 hours."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     last_day = timezone.localdate(now + REMIND_WITHIN)
@@ -248,6 +249,7 @@ def actions_due_soon(now=None):
         open_actions()
         .filter(owner__isnull=False, reminded_at__isnull=True, due__gte=today, due__lte=last_day)
         .exclude(owner__email="")
+        .exclude(notifications.opted_out(notifications.Kind.ACTION_REMINDER, "owner__"))
         .select_related("owner", "event")
         .order_by("owner_id", "due")
     )
@@ -297,13 +299,14 @@ def _digest_key(owner, today) -> str:
 
 
 def send_weekly_digest(*, now=None) -> int:
-    """Email each owner one list of their overdue actions, once per ISO week."""
+    """Email each owner who wants it one list of their overdue actions, once per ISO week."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     overdue = (
         open_actions()
         .filter(owner__isnull=False, due__lt=today)
         .exclude(owner__email="")
+        .exclude(notifications.opted_out(notifications.Kind.WEEKLY_DIGEST, "owner__"))
         .select_related("owner", "event")
         .order_by("owner_id", "due")
     )

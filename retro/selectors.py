@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
-from tally.times import parse_instant
+from tally.times import in_zone, parse_instant
 
 from . import loop
 from .loop import carried_over_actions
@@ -434,7 +434,7 @@ def _timeline_marks(event: Event, points, span: TimelineSpan, lanes_top: int) ->
         {
             "id": p["id"],
             "kind": p["kind"],
-            "label": f"{Entry.Kind(p['kind']).label} {p['occurred_at'].astimezone(event.tz):%H:%M}"
+            "label": f"{Entry.Kind(p['kind']).label} {in_zone(p['occurred_at'], event, 'clock')}"
             f": {p['body'][:80]}",
             "x": span.pct(p["occurred_at"]),
             "y": lane_y(lanes_top, lane_of[p["kind"]]),

@@ -128,8 +128,24 @@
       .catch(function () { article.classList.remove("editing"); });
   }
 
-  // The entry's own page: the zone switch only; the form posts as it is.
-  Array.prototype.forEach.call(document.querySelectorAll(".entry-page ~ section .entry-edit-form, #edit .entry-edit-form"), bindWhen);
+  // The entry's own page: the form posts as it is; the zone switch keeps the instant, and
+  // the entry's Edit and Delete buttons lead to the form and to the delete confirmation.
+  var page = document.querySelector(".entry-page");
+  if (page && !document.getElementById("board")) {
+    Array.prototype.forEach.call(document.querySelectorAll("#edit .entry-edit-form"), function (form) {
+      bindWhen(form);
+      form.querySelector(".js-cancel").addEventListener("click", function () { form.reset(); });
+    });
+    page.addEventListener("click", function (e) {
+      if (e.target.closest(".js-edit")) {
+        var area = document.querySelector("#edit textarea[name=body]");
+        if (area) { area.scrollIntoView({ block: "center" }); area.focus(); }
+      } else if (e.target.closest(".js-delete")) {
+        var box = document.querySelector(".delete-box");
+        if (box) { box.open = true; box.scrollIntoView({ block: "center" }); }
+      }
+    });
+  }
 
   window.TallyEntryEdit = { open: open };
 })();

@@ -61,6 +61,11 @@ window.TallyTz = (function () {
       if (at) input.value = toWall(at, next).slice(0, input.step === "1" ? 19 : 16);
       current = next;
     });
+    if (select.form) {  // a reset puts the form's own zone back: read it once it has
+      select.form.addEventListener("reset", function () {
+        setTimeout(function () { current = zoneOf(select.value); }, 0);
+      });
+    }
   }
   return { viewerZone: viewerZone, toWall: toWall, fromWall: fromWall, bindZoneSwitch: bindZoneSwitch };
 })();

@@ -51,3 +51,64 @@ def compress(raw: bytes) -> bytes:
 
 def ms(moment) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(buf: bytes):
+    """(number, wire type, value) of a message: bytes for length-delimited, int for varints."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _read_varint(buf, pos)
+        wire = key & 7
+        if wire == 2:
+            length, pos = _read_varint(buf, pos)
+            yield key >> 3, wire, buf[pos : pos + length]
+            pos += length
+        elif wire == 1:
+            yield key >> 3, wire, buf[pos : pos + 8]
+            pos += 8
+        elif wire == 0:
+            value, pos = _read_varint(buf, pos)
+            yield key >> 3, wire, value
+        else:
+            raise ValueError(f"wire type {wire}")
+
+
+def decode(body: bytes) -> list[tuple[list[tuple[str, str]], list[tuple[int, int]]]]:
+    """A remote-write body as [(labels [(name, value)], samples [(double bits, timestamp ms)])]."""
+    out = []
+    for number, _, raw_series in _fields(bytes(cramjam.snappy.decompress_raw(body))):
+        if number != 1:
+            continue
+        labels, samples = [], []
+        for inner, _, item in _fields(raw_series):
+            if inner == 1:
+                parts = {n: v.decode() for n, _, v in _fields(item)}
+                labels.append((parts.get(1, ""), parts.get(2, "")))
+            elif inner == 2:
+                parts = {n: v for n, _, v in _fields(item)}
+                bits = struct.unpack("<Q", parts.get(1, b"\x00" * 8))[0]
+                stamp = parts.get(2, 0)
+                samples.append((bits, stamp - (1 << 64) if stamp >= 1 << 63 else stamp))
+        out.append((labels, samples))
+    return out
+
+
+def encode(decoded) -> bytes:
+    """The inverse of decode (labels in the order given)."""
+    parts = []
+    for labels, samples in decoded:
+        body = b"".join(label(n, v) for n, v in labels)
+        body += b"".join(sample(0, t, raw_bits=bits) for bits, t in samples)
+        parts.append(field(1, body))
+    return write_request(*parts)

@@ -184,6 +184,9 @@ class RunbookUpdateSerializer(serializers.Serializer):
         help_text="The revision your change is based on; 409 if the runbook moved on."
     )
     title = serializers.CharField(required=False, max_length=200)
+    slug = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="A new slug renames it."
+    )
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     owner = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     applies_to = AppliesToSerializer(required=False)
@@ -205,13 +208,7 @@ def _owner(username):
 
 
 def _entries(user, ids):
-    if not ids:
-        return []
-    found = list(Entry.objects.filter(pk__in=ids, event__in=events_for_user(user)))
-    missing = {str(i) for i in ids} - {str(e.pk) for e in found}
-    if missing:
-        raise ValidationError({"entries": f"Unknown entries: {', '.join(sorted(missing))}."})
-    return found
+    return selectors.entries_behind_revision(user, ids)
 
 
 class RunbookListApi(APIView):
@@ -283,7 +280,7 @@ class RunbookDetailApi(APIView):
         data = RunbookUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        meta = {k: v[k] for k in ("title", "stage", "applies_to", "review_days") if k in v}
+        meta = {k: v[k] for k in ("title", "slug", "stage", "applies_to", "review_days") if k in v}
         if "owner" in v:
             meta["owner"] = _owner(v["owner"])
         try:
@@ -305,7 +302,7 @@ class RunbookDetailApi(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        runbook = selectors.runbook_for_user(request.user, slug)
+        runbook = selectors.runbooks_for_user(request.user).get(pk=runbook.pk)  # maybe renamed
         return Response(RunbookSerializer(runbook).data)
 
 
@@ -505,6 +502,10 @@ class RunDetailApi(APIView):
 
 
 class StepWriteSerializer(serializers.Serializer):
+    id = serializers.UUIDField(
+        required=False,
+        help_text="Made by the client: a resend with the same id changes nothing again.",
+    )
     state = StepStateField(choices=RunStep.State.choices, required=False)
     reason = serializers.CharField(
         required=False, allow_blank=True, help_text="Required when skipping."
@@ -535,6 +536,7 @@ class StepApi(APIView):
                 state=v.get("state"),
                 reason=v.get("reason", ""),
                 note=v.get("note"),
+                client_id=v.get("id"),
             )
         except services.RunFinished as exc:
             raise Conflict(str(exc)) from exc

@@ -70,30 +70,50 @@ def _actions(step: StepRow, url: str, csrf: str) -> str:
     )
 
 
+class _RowMaker:
+    """Draws step rows with one URL reverse and one CSRF field for all of them."""
+
+    def __init__(self, run: RunbookRun, *, can_run: bool, csrf_token: str):
+        self.run = run
+        self.can_run = can_run
+        url = reverse("runbooks:run-step", args=[run.pk, _NUMBER])
+        self.before, self.after = url.rsplit(str(_NUMBER), 1)
+        self.csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+
+    def __call__(self, step: StepRow) -> str:
+        url = f"{self.before}{step.number}{self.after}"
+        return _row(self.run, step, _actions(step, url, self.csrf) if self.can_run else "")
+
+
 def checklist(
     run: RunbookRun, groups: list[tuple[str, list[StepRow]]], *, can_run: bool, csrf_token: str
 ) -> SafeString:
     """Every group of steps under its heading (see templates/runbooks/run.html)."""
-    before, after = reverse("runbooks:run-step", args=[run.pk, _NUMBER]).rsplit(str(_NUMBER), 1)
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    row = _RowMaker(run, can_run=can_run, csrf_token=csrf_token)
     out = []
     for heading, steps in groups:
         out.append('<section class="rb-group">')
         if heading:
             out.append(f"<h2>{escape(heading)}</h2>")
         out.append('<ol class="rb-steps">')
-        for step in steps:
-            url = f"{before}{step.number}{after}"
-            out.append(_row(run, step, _actions(step, url, csrf) if can_run else ""))
+        out.extend(row(step) for step in steps)
         out.append("</ol></section>")
     return mark_safe("".join(out))
+
+
+def step_rows(
+    run: RunbookRun, steps: list[StepRow], *, can_run: bool, csrf_token: str
+) -> list[str]:
+    """The rows of these steps, drawn as on the page (the live checklist's updates)."""
+    row = _RowMaker(run, can_run=can_run, csrf_token=csrf_token)
+    return [row(step) for step in steps]
 
 
 def _row(run: RunbookRun, step: StepRow, actions: str) -> str:
     note = f'<p class="rb-note">📝 {escape(step.note)}</p>' if step.note else ""
     return (
         f'<li id="step-{step.number}" class="rb-step state-{step.state}" '
-        f'data-step="{step.number}"><div class="rb-step-main">'
+        f'data-step="{step.number}" data-version="{step.version}"><div class="rb-step-main">'
         f'<span class="rb-step-no" aria-hidden="true">{step.number}</span>'
         f'<div class="rb-step-text">{step.html}</div>'
         f'<span class="rb-state badge">{STATE_BADGE[step.state]}</span></div>'

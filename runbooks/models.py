@@ -141,6 +141,9 @@ class RunbookRun(models.Model):
     previous_revision = models.ForeignKey(
         RunbookRevision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Counts the changes to the run (steps recorded, finish): open copies of the checklist
+    # ask for the steps changed after the number they have.
+    change_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]
@@ -174,6 +177,8 @@ class RunStep(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     recorded_at = models.DateTimeField(null=True, blank=True)
+    # The run's change_count when this step last changed (0: never).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["run", "number"]
@@ -183,3 +188,19 @@ class RunStep(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.number} of run {self.run_id}"
+
+
+class RunStepChange(models.Model):
+    """One tick, skip, undo or note as a client sent it: its client-made id makes a resend
+    (the offline queue retrying) harmless."""
+
+    run = models.ForeignKey(RunbookRun, on_delete=models.CASCADE, related_name="changes")
+    number = models.PositiveIntegerField()
+    client_id = models.UUIDField(unique=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"change {self.client_id} to step {self.number} of run {self.run_id}"

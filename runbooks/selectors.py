@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
@@ -109,6 +110,50 @@ def linkable_entries(user, limit: int = 200, events: list[Event] | None = None) 
         .select_related("event")
         .order_by("-occurred_at")[:limit]
     )
+
+
+def entries_behind_revision(user, ids) -> list[Entry]:
+    """The entries a revision is said to come from: each one visible to the user, or a
+    ValidationError naming the unknown ones."""
+    ids = [str(i).strip() for i in ids or [] if str(i).strip()]
+    if not ids:
+        return []
+    valid, malformed = [], []
+    for value in ids:
+        try:
+            valid.append(str(UUID(value)))
+        except ValueError:
+            malformed.append(value)
+    found = list(Entry.objects.filter(pk__in=valid, event__in=events_for_user(user)))
+    missing = sorted(set(valid) - {str(e.pk) for e in found}) + malformed
+    if missing:
+        raise ValidationError({"entries": f"Unknown entries: {', '.join(missing)}."})
+    return found
+
+
+PICKER_LIMIT = 20
+
+
+def entries_to_pick(user, q: str, *, to_link: bool) -> list[Entry]:
+    """Learnings and actions for a search-as-you-type picker, newest first: the entry ids
+    or every word of `q` in the text. `to_link`: only events where the user is operator or
+    more (linking needs that); else every event the user sees (a revision's learnings)."""
+    if to_link:
+        events = [e.pk for e in runnable_events(user)]
+    else:
+        events = list(events_for_user(user).values_list("pk", flat=True))
+    found = live_entries().filter(
+        event__in=events, kind__in=[Entry.Kind.LEARNING, Entry.Kind.ACTION]
+    )
+    for word in (q or "").split()[:8]:
+        prefix = word.lstrip("#").lower()
+        by_id = Q(id__startswith=prefix) if _looks_like_id(prefix) else Q()
+        found = found.filter(Q(body__icontains=word) | by_id)
+    return list(found.select_related("event").order_by("-occurred_at")[:PICKER_LIMIT])
+
+
+def _looks_like_id(text: str) -> bool:
+    return 4 <= len(text) <= 36 and all(c in "0123456789abcdef-" for c in text)
 
 
 def linkable_entry(user, entry_id) -> Entry:
@@ -249,6 +294,7 @@ class StepRow:
     reason: str
     recorded_at: datetime | None
     recorded_by: str
+    version: int = 0
     seconds: int | None = None
 
 
@@ -257,11 +303,21 @@ _STEP_COLUMNS = [
 ]  # fmt: skip
 
 
+def _step_rows(steps: QuerySet[RunStep]) -> list[StepRow]:
+    rows = steps.order_by("number").values_list(*_STEP_COLUMNS, "recorded_by__username", "version")
+    return [StepRow(*row[:-2], recorded_by=row[-2] or "", version=row[-1]) for row in rows]
+
+
+def steps_changed_after(run: RunbookRun, version: int, also=()) -> list[StepRow]:
+    """The run's steps changed after the run's change number `version`, and the steps
+    numbered `also` (the live checklist)."""
+    return _step_rows(run.steps.filter(Q(version__gt=version) | Q(number__in=list(also))))
+
+
 def step_groups(run: RunbookRun) -> list[tuple[str, list[StepRow]]]:
     """Steps grouped under their headings, in order; recorded steps get `.seconds` (from the
     previous check-off, or the run's start)."""
-    rows = run.steps.order_by("number").values_list(*_STEP_COLUMNS, "recorded_by__username")
-    steps = [StepRow(*row[:-1], recorded_by=row[-1] or "") for row in rows]
+    steps = _step_rows(run.steps.all())
     previous = run.started_at
     for step in steps:
         if step.recorded_at is not None and step.state != RunStep.State.PENDING:

@@ -19,11 +19,19 @@ from retro.selectors import can_change_action_status
 from tally.markdown import render_many
 from tally.validators import make_slug
 
-from .models import SEARCH_CONFIG, Runbook, RunbookLink, RunbookRevision, RunbookRun, RunStep
+from .models import (
+    SEARCH_CONFIG,
+    Runbook,
+    RunbookLink,
+    RunbookRevision,
+    RunbookRun,
+    RunStep,
+    RunStepChange,
+)
 
 MAX_BODY = 500_000
-RESERVED_SLUGS = {"new", "runs"}
-EDITABLE = ("title", "stage", "applies_to", "review_days", "owner")
+RESERVED_SLUGS = {"new", "runs", "preview", "entry-picker"}
+EDITABLE = ("title", "slug", "stage", "applies_to", "review_days", "owner")
 
 
 class StaleRevision(Exception):
@@ -109,6 +117,25 @@ def render_body(body: str) -> str:
     return "\n".join(render_many(_sections(body or "")))
 
 
+_PLACEHOLDER = re.compile(r"\{(event|session|feed)\}")
+
+
+def placeholders(*, event: Event, session: Session | None, feed: Feed | None) -> dict:
+    """What {event}, {session} and {feed} stand for in a run's steps (known ones only)."""
+    names = {"event": event.slug}
+    if session is not None:
+        names["session"] = session.slug
+    if feed is not None:
+        names["feed"] = feed.slug
+    return names
+
+
+def fill_placeholders(text: str, names: dict) -> str:
+    """A step's text with its placeholders filled in; unknown ones stay, for the operator to
+    see that the run has no session or feed."""
+    return _PLACEHOLDER.sub(lambda m: names.get(m.group(1), m.group(0)), text)
+
+
 # --- Runbooks and revisions ----------------------------------------------------------
 
 
@@ -155,6 +182,11 @@ def _clean_applies_to(value, errors: dict) -> dict:
     if unknown:
         errors["applies_to"] = f"Unknown feed kinds: {', '.join(unknown)}."
     return result
+
+
+def clean_body(body: str, errors: dict) -> str:
+    """A body as it would be saved; its problems go into `errors` under "body"."""
+    return _clean_body(body, errors)
 
 
 def _clean_body(body: str, errors: dict) -> str:
@@ -306,6 +338,8 @@ def save_revision(
         raise ValidationError({name: "This field cannot be changed." for name in unknown})
     errors: dict = {}
     _clean_meta(meta, errors)
+    if "slug" in meta:
+        meta["slug"] = _clean_new_slug(runbook, meta["slug"], errors)
     body = _clean_body(body, errors)
     if errors:
         raise ValidationError(errors)
@@ -326,6 +360,23 @@ def save_revision(
     changes["revision"] = [base_revision, revision.number]
     _audit_update(runbook, author, changes, revision)
     return revision
+
+
+def _clean_new_slug(runbook: Runbook, slug, errors: dict) -> str:
+    """A runbook's new slug (empty: keep the one it has); taken or reserved ones are refused."""
+    raw = (slug or "").strip()
+    if not raw:
+        return runbook.slug
+    slug = make_slug(raw)
+    if slug != raw:
+        errors["slug"] = (
+            f"{raw!r} is not a slug; use lower-case letters, digits and dashes, e.g. {slug!r}."
+        )
+    elif slug in RESERVED_SLUGS:
+        errors["slug"] = f"{slug!r} is reserved; pick another slug."
+    elif Runbook.objects.filter(slug=slug).exclude(pk=runbook.pk).exists():
+        errors["slug"] = f"A runbook with slug {slug!r} already exists."
+    return slug
 
 
 def _audit_update(runbook, actor, changes, revision) -> None:
@@ -429,6 +480,13 @@ def start_run(
     steps = parse_steps(revision.body)
     if not steps:
         raise ValidationError({"runbook": "This revision has no task-list steps (- [ ] step)."})
+    if session is None and feed is not None:
+        session = feed.session
+    names = placeholders(event=event, session=session, feed=feed)
+    steps = [
+        Step(s.number, fill_placeholders(s.heading, names), fill_placeholders(s.text, names))
+        for s in steps
+    ]
     last = runbook.runs.order_by("-started_at", "-pk").first()
     run = RunbookRun.objects.create(
         runbook=runbook,
@@ -465,12 +523,21 @@ def record_step(
     reason: str = "",
     note: str | None = None,
     at=None,
+    client_id=None,
 ) -> RunStep:
-    """Check a step off, skip it with a reason, reset it, or add a note (HTTP 409 once finished)."""
+    """Check a step off, skip it with a reason, reset it, or add a note (HTTP 409 once finished).
+
+    With a `client_id` (made by the browser's offline queue) a resend of the same change is
+    harmless: the step is returned as it is, whatever happened to it since.
+    """
     run = RunbookRun.objects.select_for_update().get(pk=run.pk)
     step = run.steps.filter(number=number).first()
     if step is None:
         raise Http404(f"Run {run.pk} has no step {number}.")
+    if client_id and (seen := RunStepChange.objects.filter(client_id=client_id).first()):
+        if seen.run_id != run.pk or seen.number != number:
+            raise ValidationError({"id": "This change id was already used for another step."})
+        return step
     if run.finished_at is not None:
         raise RunFinished(run)
     errors = {}
@@ -491,7 +558,12 @@ def record_step(
         step.note = note.strip()[:5000]
     step.recorded_by = actor
     step.recorded_at = at or timezone.now()
+    step.version = _count_change(run)
     step.save()
+    if client_id:
+        RunStepChange.objects.create(
+            run=run, number=number, client_id=client_id, actor=actor, at=step.recorded_at
+        )
     audit.record(
         actor=actor,
         action="runbook.run.step",
@@ -503,6 +575,13 @@ def record_step(
     return step
 
 
+def _count_change(run: RunbookRun) -> int:
+    """The run's next change number (the caller holds the run's row lock)."""
+    run.change_count += 1
+    RunbookRun.objects.filter(pk=run.pk).update(change_count=run.change_count)
+    return run.change_count
+
+
 @transaction.atomic
 def finish_run(*, run: RunbookRun, actor, at=None) -> RunbookRun:
     """Close a run; finishing twice is harmless."""
@@ -510,7 +589,8 @@ def finish_run(*, run: RunbookRun, actor, at=None) -> RunbookRun:
     if run.finished_at is None:
         run.finished_at = at or timezone.now()
         run.finished_by = actor
-        run.save(update_fields=["finished_at", "finished_by"])
+        _count_change(run)
+        run.save(update_fields=["finished_at", "finished_by", "change_count"])
         audit.record(
             actor=actor,
             action="runbook.run.finish",

@@ -5,14 +5,17 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from retro.models import Role, Stage
 from retro.selectors import event_for_user, events_for_user, has_role
 
-from . import diff, selectors, services
+from . import checklist, diff, selectors, services
 from .models import RunStep, revision_text
 
 
@@ -79,6 +82,14 @@ def runbook_create(request):
     if not selectors.can_edit(request.user):
         return render(request, "403.html", status=403)
     form = RunbookForm(request.POST or None)
+    chosen = []
+    if request.method == "POST":
+        try:
+            chosen = selectors.entries_behind_revision(
+                request.user, request.POST.getlist("entries")
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -92,12 +103,14 @@ def runbook_create(request):
                 applies_to=form.applies_to(),
                 review_days=d["review_days"],
                 summary=d["summary"] or "Created",
+                entries=chosen,
             )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
             return redirect("runbooks:detail", slug=runbook.slug)
-    return render(request, "runbooks/edit.html", {"form": form, "runbook": None})
+    context = {"form": form, "runbook": None, "chosen_entries": chosen}
+    return render(request, "runbooks/edit.html", context, status=400 if form.errors else 200)
 
 
 REVISIONS_SHOWN = 10  # on the runbook page; the rest behind "show all"
@@ -124,7 +137,7 @@ def runbook_detail(request, slug):
         "can_edit": selectors.can_edit(request.user, runbook),
         "more_revisions": max(0, runbook.revision_number - len(revisions)),
         "step_count": len(services.parse_steps(runbook.current.body)) if runbook.current else 0,
-        "linkable": selectors.linkable_entries(request.user, events=events),
+        "linkable": selectors.linkable_entries(request.user, limit=1, events=events),
         "step_refs": selectors.step_refs(runbook),
     }
     return render(request, "runbooks/detail.html", context)
@@ -168,21 +181,17 @@ def runbook_edit(request, slug):
     }
     form = RunbookForm(request.POST or None, initial=initial)
     conflict = None
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
+    chosen = []
+    if request.method == "POST":
         try:
-            services.save_revision(
-                runbook=runbook,
-                author=request.user,
-                body=d["body"],
-                base_revision=d["base_revision"],
-                summary=d["summary"],
-                title=d["title"],
-                stage=d["stage"],
-                applies_to=form.applies_to(),
-                review_days=d["review_days"],
-                owner=d["owner"],
+            chosen = selectors.entries_behind_revision(
+                request.user, request.POST.getlist("entries")
             )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = _save_from_form(request, runbook, form, chosen)
         except services.StaleRevision as exc:
             conflict = exc.current
             form.add_error(None, str(exc))
@@ -192,8 +201,7 @@ def runbook_edit(request, slug):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Saved as a new revision.")
-            return redirect("runbooks:detail", slug=runbook.slug)
+            return redirect("runbooks:detail", slug=saved.slug)
     context = {
         "form": form,
         "runbook": runbook,
@@ -201,8 +209,84 @@ def runbook_edit(request, slug):
         "conflict_rows": (
             diff.side_by_side(conflict.body, form.data.get("body", "")) if conflict else None
         ),
+        "chosen_entries": chosen,
     }
-    return render(request, "runbooks/edit.html", context, status=409 if conflict else 200)
+    status = 409 if conflict else 400 if form.is_bound and form.errors else 200
+    return render(request, "runbooks/edit.html", context, status=status)
+
+
+def _save_from_form(request, runbook, form, entries):
+    """Save the editor's form; the message says what changed, never "saved" for nothing."""
+    d = form.cleaned_data
+    before = (runbook.slug, runbook.title, runbook.stage, runbook.applies_to,
+              runbook.review_days, runbook.owner_id)  # fmt: skip
+    revision = services.save_revision(
+        runbook=runbook,
+        author=request.user,
+        body=d["body"],
+        base_revision=d["base_revision"],
+        summary=d["summary"],
+        entries=entries,
+        title=d["title"],
+        slug=d["slug"],
+        stage=d["stage"],
+        applies_to=form.applies_to(),
+        review_days=d["review_days"],
+        owner=d["owner"],
+    )
+    saved = selectors.runbooks_for_user(request.user).get(pk=runbook.pk)
+    after = (saved.slug, saved.title, saved.stage, saved.applies_to,
+             saved.review_days, saved.owner_id)  # fmt: skip
+    renamed = f" Its address is now /runbooks/{saved.slug}/." if saved.slug != runbook.slug else ""
+    if revision.number != d["base_revision"]:
+        cited = f", citing {len(entries)} entries" if entries else ""
+        messages.success(request, f"Saved as revision {revision.number}{cited}.{renamed}")
+    elif before != after:
+        messages.success(request, f"Details saved; the text is unchanged.{renamed}")
+    else:
+        messages.info(request, "Nothing changed, so nothing was saved.")
+    return saved
+
+
+@login_required
+@require_POST
+def runbook_preview(request):
+    """The editor's preview: the body rendered and sanitized by the renderer revisions use."""
+    if not selectors.can_edit(request.user):
+        return JsonResponse({"detail": "Only runbook editors preview."}, status=403)
+    errors: dict = {}
+    body = services.clean_body(request.POST.get("body", ""), errors)
+    if errors:
+        return JsonResponse(errors, status=400)
+    return JsonResponse(
+        {"html": services.render_body(body), "steps": len(services.parse_steps(body))}
+    )
+
+
+@login_required
+def entry_picker(request):
+    """Search-as-you-type choices: learnings and actions whose text has every word typed
+    (or whose id starts so). ?for=link: only events where you may link them."""
+    entries = selectors.entries_to_pick(
+        request.user, request.GET.get("q", "")[:200], to_link=request.GET.get("for") == "link"
+    )
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": str(e.pk),
+                    "ref": str(e.pk)[:8],
+                    "kind": e.get_kind_display(),
+                    "event": e.event.name,
+                    "when": e.occurred_at.isoformat(),
+                    "label": f"{e.get_kind_display()} · {e.event.name} · "
+                    f"{e.occurred_at.astimezone(e.event.tz):%Y-%m-%d %H:%M %Z} · "
+                    f"{Truncator(e.body).chars(110)}",
+                }
+                for e in entries
+            ]
+        }
+    )
 
 
 @login_required
@@ -301,6 +385,29 @@ def run_detail(request, run_id):
         ),
     }
     return render(request, "runbooks/run.html", context)
+
+
+@login_required
+def run_changes(request, run_id):
+    """Polled every second by each open copy of a checklist: the steps changed after the
+    run's change number `after` (and the `steps` asked for by number, whatever their
+    change), drawn by the same rows as the page."""
+    run = selectors.run_for_user(request.user, run_id)
+    try:
+        after = int(request.GET.get("after", 0))
+        numbers = [int(n) for n in request.GET.get("steps", "").split(",") if n.strip()][:100]
+    except ValueError:
+        return JsonResponse({"detail": "after and steps are whole numbers."}, status=400)
+    body = {"cursor": run.change_count, "finished": run.finished, "steps": []}
+    if numbers or after < run.change_count:
+        steps = selectors.steps_changed_after(run, after, also=numbers)
+        can_run = not run.finished and has_role(request.user, run.event, Role.OPERATOR)
+        rows = checklist.step_rows(run, steps, can_run=can_run, csrf_token=get_token(request))
+        body["steps"] = [
+            {"number": s.number, "version": s.version, "state": s.state, "html": html}
+            for s, html in zip(steps, rows, strict=True)
+        ]
+    return JsonResponse(body)
 
 
 @login_required

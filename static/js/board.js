@@ -63,14 +63,21 @@
     var url = board.dataset.changesUrl;
     url += (url.indexOf("?") < 0 ? "?" : "&") + "cursor=" + encodeURIComponent(cursor);
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (r) {
+        if (Q.signedOut(r, null)) throw new Error("signed-out");
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      })
       .then(function (data) {
         cursor = data.cursor;
         data.entries.forEach(place);
         data.removed.forEach(function (r) { removeEntry(r.id); });
         setLive("live", "live");
       })
-      .catch(function () { setLive("offline", "offline: retrying"); })
+      .catch(function (err) {
+        if (err && err.message === "signed-out") setLive("signed-out", "signed out");
+        else setLive("offline", "offline: retrying");
+      })
       .then(function () { polling = false; });
   }
   function setLive(state, text) {
@@ -88,7 +95,9 @@
   function showQueue(count) {
     queueStatus.dataset.count = count;
     queueStatus.textContent = count ? count + " waiting to send" : "All sent";
-    if (!pendingList || !queue) return;
+    if (!queue) return;
+    Q.renderStatus(queueStatus, queue, function (n) { return n === 1 ? "entry" : "entries"; });
+    if (!pendingList) return;
     // What this browser still holds: the operator sees the entry, marked as not yet sent.
     pendingList.innerHTML = "";
     queue.items().forEach(function (item) {
@@ -122,6 +131,7 @@
       onChange: showQueue,
       onSent: function () { poll(); },
       onOffline: function () { setLive("offline", "offline: entries wait here"); },
+      onSignedOut: function () { setLive("signed-out", "signed out"); },
       onRejected: function (payload, status, json) {
         showError("Not logged (" + status + "): " + messagesOf(json));
         if (!body.value.trim()) body.value = payload.body; // give the text back to fix it

@@ -84,6 +84,8 @@ def test_operator_runs_the_handoff_checklist_on_a_phone(
     box = page.locator("#step-4 button.rb-done").bounding_box()
     assert box["height"] >= 40 and box["width"] >= 120
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.wait_for_selector("#queue-status:has-text('All sent')", timeout=5_000)
+    assert page.locator(".rb-progress [data-count=done]").inner_text() == "2"
     _shot(page, "run-phone")
     steps = {s.number: s for s in RunStep.objects.filter(run=run)}
     assert steps[1].state == steps[2].state == "done"

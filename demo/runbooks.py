@@ -15,13 +15,14 @@ DEMO_SLUG = "demo"
 
 CONTRIBUTION = """# Bring up a contribution encoder and its SRT path
 
-Applies to the program feeds leaving the venue encode site (kn1-contrib-a / kn1-contrib-b).
+Applies to the program feeds leaving the venue encode site: `{session}-contrib-a` and
+`{session}-contrib-b`, where `{session}` is the session of the run.
 Path A and path B run on separate encoders, ISPs and cloud ingest ports.
 
 ## Before you start
 | item | A path | B path |
 |---|---|---|
-| stream id | `kn1-contrib-a` | `kn1-contrib-b` |
+| stream id | `{session}-contrib-a` | `{session}-contrib-b` |
 | listener | `srt://ingest-a.example:5000` | `srt://ingest-b.example:5001` |
 | ISP | venue fibre | bonded cellular |
 
@@ -57,11 +58,11 @@ Use when path A shows sustained loss (not-recovered packets > 0 for 10 s) or the
 
 ## Decide
 - [ ] Confirm the loss on the A flow source in the cloud console, not only on the encoder
-- [ ] Call it on the show channel: "Failing KN1 contribution to B"
+- [ ] Call it on the show channel: "Failing {session} contribution to B"
 
 ## Switch
 - [ ] Check the B path is healthy: SRT RTT stable, 0 packets lost for 30 s
-- [ ] Switch the MediaConnect flow's active source to `kn1-contrib-b` (failover mode: merge off)
+- [ ] Switch the MediaConnect flow's active source to `{session}-contrib-b` (merge mode off)
 - [ ] Confirm MediaLive input shows B and the program is clean on the multiviewer
 
 ## After
@@ -71,22 +72,22 @@ Use when path A shows sustained loss (not-recovered packets > 0 for 10 s) or the
 
 TRANSMISSION = """# Check the cloud transmission path
 
-The second mile: the MediaConnect flow from the venue region to broadcast control (kn1-tx).
+The second mile: the MediaConnect flow from the venue region to broadcast control (`{session}-tx`).
 
 ## Flow
-- [ ] Flow `kn1-tx` is ACTIVE; both sources report bitrate within 5 % of the encoder's
+- [ ] Flow `{session}-tx` is ACTIVE; both sources report bitrate within 5 % of the encoder's
 - [ ] Continuity counter errors (TR 101 290) at 0 over the last 5 minutes
 - [ ] Entitlement / output to the broadcast-control region is enabled
 
 ## Channel
-- [ ] Start MediaLive channel `ch-kn1` 30 minutes before doors
+- [ ] Start MediaLive channel `ch-{session}` 30 minutes before doors
 - [ ] Pipeline 0 and pipeline 1 both RUNNING with no active alerts
 - [ ] Input failover: confirm the secondary input is the B flow output
 """
 
 SIMULCAST = """# Start a social simulcast
 
-Outputs kn1-simulcast-youtube / -linkedin / -twitch from broadcast control.
+Outputs `{session}-simulcast-youtube` / `-linkedin` / `-twitch` from broadcast control.
 
 ## Keys
 - [ ] Fetch today's stream keys from the vault; never paste them in chat
@@ -146,7 +147,7 @@ Run from the phone at broadcast control, one hour before doors.
 - [ ] Captions (en) and subtitles in the manifest
 
 ## Partner
-- [ ] Partner's NOC confirms ingest of `kn1-ott` on the bridge
+- [ ] Partner's NOC confirms ingest of `{session}-ott` on the bridge
 - [ ] CDN origin shield healthy; partner's player plays the slate
 - [ ] Agree the escalation contacts for the show day
 
@@ -158,7 +159,7 @@ TEARDOWN = """# Post-show teardown
 
 ## Outputs
 - [ ] Stop the social simulcasts on every platform; confirm each event page ended
-- [ ] Stop MediaLive channel `ch-kn1` (both pipelines) once the partner confirms end of stream
+- [ ] Stop MediaLive channel `ch-{session}` (both pipelines) once the partner confirms end of stream
 - [ ] Stop the MediaConnect flows; keep them defined for tomorrow
 
 ## Venue

@@ -25,18 +25,26 @@ class SearchHitSerializer(serializers.Serializer):
     kind = serializers.CharField(allow_blank=True)
     when = serializers.DateTimeField(allow_null=True)
     revision = serializers.IntegerField(allow_null=True)
-    slug = serializers.SlugField(required=False, help_text="Runbook hits only.")
+    slug = serializers.SlugField(required=False, help_text="Runbook, feed and session hits.")
     id = serializers.UUIDField(required=False, help_text="Entry hits only.")
+    tags = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Entry hits only."
+    )
 
 
 class SearchResultsSerializer(serializers.Serializer):
     q = serializers.CharField(allow_blank=True)
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Hits in all pages.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True, help_text="The next page's URL.")
+    previous = serializers.CharField(allow_null=True)
     results = SearchHitSerializer(many=True)
 
 
 class SearchApi(APIView):
-    """GET ?q=&type=&stage=&event=&kind=&all_revisions=1: ranked hits with highlighted snippets."""
+    """GET ?q=&type=&stage=&event=&kind=&all_revisions=1&page=: ranked hits with highlighted
+    snippets, PER_PAGE a page."""
 
     serializer_class = SearchResultsSerializer
 
@@ -48,6 +56,7 @@ class SearchApi(APIView):
             OpenApiParameter("stage", str, enum=Stage.values, required=False),
             OpenApiParameter("event", str, required=False, description="Event slug"),
             OpenApiParameter("kind", str, enum=Entry.Kind.values, required=False),
+            OpenApiParameter("page", int, required=False, description="From 1"),
             OpenApiParameter(
                 "all_revisions",
                 OpenApiTypes.STR,
@@ -60,11 +69,18 @@ class SearchApi(APIView):
     )
     def get(self, request):
         filters = selectors.filters_from_query(request.query_params)
-        hits = selectors.search(request.user, filters)
+        found = selectors.search_page(
+            request.user, filters, page=selectors.page_number(request.query_params)
+        )
+        hits = found.hits
         return Response(
             {
                 "q": filters.q,
-                "count": len(hits),
+                "count": found.total,
+                "page": found.page,
+                "pages": found.pages,
+                "next": _page_url(request, found.page + 1) if found.has_next else None,
+                "previous": _page_url(request, found.page - 1) if found.has_previous else None,
                 "results": [
                     {
                         "type": h.type,
@@ -83,3 +99,9 @@ class SearchApi(APIView):
                 ],
             }
         )
+
+
+def _page_url(request, page: int) -> str:
+    query = request.query_params.copy()
+    query["page"] = str(page)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")

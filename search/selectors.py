@@ -1,11 +1,14 @@
-"""Search across runbooks and the retro entries of every event the user may see.
+"""Search across runbooks (body, title, slug), the retro entries (body, tags), feeds (slug,
+name) and sessions (title, slug) of every event the user may see, a page at a time.
 
 PostgreSQL: full-text search (websearch syntax, English stemming) ranked with ts_rank and
 highlighted with ts_headline (for the returned page only). Revisions carry a stored,
 GIN-indexed search_vector (migration 0003, kept by services.index_revisions); entries are
 found through the expression GIN index of migration 0002 on retro_entry.
 SQLite: every word must appear (icontains), scored by how often the words occur.
-Snippets are escaped first, then matches are wrapped in <mark>.
+Feeds, sessions and tags are short names: every word must appear (icontains) on both
+databases. Snippets are Markdown made plain text (search.plain), escaped, then matches are
+wrapped in <mark>.
 """
 
 import re
@@ -15,8 +18,18 @@ from datetime import datetime
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, F, Func, IntegerField, QuerySet, TextField, Value, When
-from django.db.models.functions import Greatest, Substr
+from django.db.models import (
+    Case,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Substr
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -26,8 +39,12 @@ from retro.selectors import events_for_user
 from runbooks.models import SEARCH_CONFIG as CONFIG
 from runbooks.models import Runbook, RunbookRevision
 
+from . import places
+from .plain import plain_text
+
 MAX_QUERY = 500
-TYPES = ("runbook", "entry")
+TYPES = ("runbook", "entry", "feed", "session")
+PER_PAGE = 30
 # Private-use characters mark matches inside ts_headline output; they cannot collide with
 # the escaping done afterwards.
 START, STOP = "\ue000", "\ue001"
@@ -37,6 +54,10 @@ CANDIDATES = 150
 WINDOW, LEAD = 900, 150
 # Runbooks are what people usually look for; at equal relevance they come first.
 RUNBOOK_BOOST = 1.1
+# A word of the title or slug counts this much more than one in the body.
+TITLE_WEIGHT = 2.0
+# An entry tagged with a word of the query, when its text does not rank it higher.
+TAG_SCORE = 0.3
 
 
 @dataclass
@@ -53,6 +74,7 @@ class Hit:
     when: datetime | None = None
     revision: int | None = None
     extra: dict = field(default_factory=dict)
+    key: object = None  # the pk it was ranked by
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,21 @@ def filters_from_query(params) -> Filters:
     )
 
 
+MAX_PAGE = 10_000
+
+
+def page_number(params) -> int:
+    """The `page` of a query string: a whole number from 1 (a bad one is a ValidationError)."""
+    raw = params.get("page", "1") or "1"
+    try:
+        page = int(raw)
+    except ValueError:
+        raise ValidationError({"page": "A whole number from 1."}) from None
+    if not 1 <= page <= MAX_PAGE:
+        raise ValidationError({"page": f"A whole number from 1 to {MAX_PAGE}."})
+    return page
+
+
 def clean_filters(q="", type="", stage="", event="", kind="", all_revisions=False) -> Filters:
     """Validate the query and filters; a bad one is a ValidationError naming the field."""
     q = (q or "").strip()
@@ -86,7 +123,7 @@ def clean_filters(q="", type="", stage="", event="", kind="", all_revisions=Fals
     if "\x00" in q:
         errors["q"] = "The query contains a NUL character."
     if type and type not in TYPES:
-        errors["type"] = "Use runbook or entry."
+        errors["type"] = "Use runbook, entry, feed or session."
     if stage and stage not in Stage.values:
         errors["stage"] = f"Unknown stage {stage!r}."
     if kind and kind not in Entry.Kind.values:
@@ -98,32 +135,166 @@ def clean_filters(q="", type="", stage="", event="", kind="", all_revisions=Fals
     )
 
 
-def search(user, filters: Filters, limit: int = 30) -> list[Hit]:
-    """Ranked hits for the user, best first.
+@dataclass
+class Results:
+    """One page of hits, best first, and how many there are in all."""
 
-    Both kinds are ranked first (ids and scores only); snippets, the expensive part, are made
-    for the page that is returned and nothing else.
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        """The number of the page's first hit, counting from 1."""
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def search(user, filters: Filters, limit: int = PER_PAGE) -> list[Hit]:
+    """The first `limit` hits for the user, best first."""
+    return search_page(user, filters, page=1, per_page=limit).hits
+
+
+def search_page(user, filters: Filters, page: int = 1, per_page: int = PER_PAGE) -> Results:
+    """Page `page` of the ranked hits for the user, and their total.
+
+    Every source is ranked (ids and scores only) down to the end of the asked page, the
+    lists are merged by score, and snippets, the expensive part, are made for the returned
+    page only. Each source orders its hits the same way whatever the page, so paging through
+    shows every hit once.
     """
+    page = max(1, page)
     if not filters.q or not user.is_authenticated:
-        return []
+        return Results([], 0, page, per_page)
+    depth = page * per_page
     ranked: list[tuple[float, str, object]] = []
-    entries_only = bool(filters.kind or filters.event)
-    if filters.type in ("", "runbook") and not entries_only:
-        ranked += [
-            (score * RUNBOOK_BOOST, "runbook", pk)
-            for pk, score in _ranked_revisions(_revisions(filters), filters.q, limit)
-        ]
-    if filters.type in ("", "entry"):
-        ranked += [
-            (score, "entry", pk)
-            for pk, score in _ranked_entries(_entry_queryset(user, filters), filters.q, limit)
-        ]
-    ranked.sort(key=lambda item: -item[0])
-    page = ranked[:limit]
-    hits = _runbook_hits([(pk, s) for s, t, pk in page if t == "runbook"], filters.q)
-    hits += _entry_hits([(pk, s) for s, t, pk in page if t == "entry"], filters.q)
-    hits.sort(key=lambda h: -h.score)
-    return hits
+    total = 0
+    for kind, source in _sources(user, filters):
+        total += source.count()
+        ranked += [(score, kind, pk) for pk, score in source.ranked(depth)]
+    ranked.sort(key=lambda item: -item[0])  # stable: equal scores keep each source's order
+    window = ranked[depth - per_page : depth]
+    hits = []
+    for kind, make in HIT_MAKERS.items():
+        hits += make(user, [(pk, s) for s, t, pk in window if t == kind], filters.q)
+    order = {(t, pk): i for i, (_, t, pk) in enumerate(window)}
+    hits.sort(key=lambda h: order[(h.type, h.key)])
+    return Results(hits, total, page, per_page)
+
+
+@dataclass
+class _Source:
+    count: object  # () -> int
+    ranked: object  # (n) -> [(pk, score)], best first
+
+
+def _sources(user, filters: Filters) -> list[tuple[str, _Source]]:
+    """The kinds of things the filters allow, each with its count and ranking."""
+    q = filters.q
+    wanted = {filters.type} if filters.type else set(TYPES)
+    entries_only = bool(filters.kind)
+    sources = []
+    if "runbook" in wanted and not (entries_only or filters.event):
+        revisions = _revisions(filters)
+        sources.append(("runbook", _runbook_source(revisions, q)))
+    if "entry" in wanted:
+        entries = _entry_queryset(user, filters)
+        sources.append(("entry", _entry_source(entries, q)))
+    if "feed" in wanted and not entries_only:
+        feeds = places.feeds(user, event=filters.event, stage=filters.stage)
+        sources.append(("feed", _name_source(feeds, q, places.FEED_FIELDS)))
+    if "session" in wanted and not (entries_only or filters.stage):
+        sessions = places.sessions(user, event=filters.event)
+        sources.append(("session", _name_source(sessions, q, places.SESSION_FIELDS)))
+    return sources
+
+
+def _runbook_source(revisions: QuerySet, q: str) -> _Source:
+    if not _use_postgres():
+        fields = ("body", "runbook__title", "runbook__slug")
+        return _Source(
+            count=lambda: _words_match(revisions, q, fields).count(),
+            ranked=lambda n: [
+                (pk, s * RUNBOOK_BOOST) for pk, s in _ranked_fallback(revisions, q, n, fields)
+            ],
+        )
+    matches = _revision_matches(revisions, q)
+    return _Source(
+        count=matches.count,
+        ranked=lambda n: [(pk, s * RUNBOOK_BOOST) for pk, s in _ranked_revisions(matches, q, n)],
+    )
+
+
+def _entry_source(entries: QuerySet, q: str) -> _Source:
+    tagged = _tagged(entries, q)
+    if not _use_postgres():
+        text = _words_match(entries, q, ("body",))
+        return _Source(
+            count=lambda: (text.values("pk").union(tagged.values("pk"))).count(),
+            ranked=lambda n: _with_tags(_ranked_fallback(entries, q, n, ("body",)), tagged, n),
+        )
+    query = _query(q)
+    text = entries.annotate(doc=SearchVector("body", config=CONFIG)).filter(doc=query)
+
+    def count() -> int:
+        tag_pks = list(tagged.values_list("pk", flat=True)[:5000])
+        also_text = text.filter(pk__in=tag_pks).count() if tag_pks else 0
+        return text.count() + len(tag_pks) - also_text
+
+    return _Source(count=count, ranked=lambda n: _with_tags(_ranked_entries(text, q, n), tagged, n))
+
+
+def _tagged(entries: QuerySet, q: str) -> QuerySet:
+    """Entries tagged with every word of the query (tags are lower case, without '#')."""
+    terms = words(q)
+    if not terms:
+        return entries.none()
+    for term in terms:
+        entries = entries.filter(tags__icontains=f'"{term.lower().lstrip("#")}"')
+    return entries
+
+
+def _with_tags(ranked: list[tuple], tagged: QuerySet, n: int) -> list[tuple]:
+    """Ranked entries with the tagged ones added (TAG_SCORE unless their text ranks higher)."""
+    scores = dict(ranked)
+    for pk in tagged.order_by("-occurred_at").values_list("pk", flat=True)[:n]:
+        scores[pk] = max(scores.get(pk, 0.0), TAG_SCORE)
+    order = {pk: i for i, pk in enumerate(scores)}
+    merged = sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
+    return merged[:n]
+
+
+def _name_source(queryset: QuerySet, q: str, fields: tuple[str, ...]) -> _Source:
+    matches = _words_match(queryset, q, fields)
+    return _Source(
+        count=matches.count,
+        ranked=lambda n: places.ranked(matches, q, fields, words(q), n),
+    )
+
+
+def _words_match(queryset: QuerySet, q: str, fields: tuple[str, ...]) -> QuerySet:
+    """Rows where every word of the query appears in one of `fields` (any case)."""
+    terms = words(q)
+    if not terms:
+        return queryset.none()
+    for term in terms:
+        any_field = Q()
+        for name in fields:
+            any_field |= Q(**{f"{name}__icontains": term})
+        queryset = queryset.filter(any_field)
+    return queryset
 
 
 def _revisions(filters: Filters) -> QuerySet[RunbookRevision]:
@@ -159,58 +330,69 @@ def _query(q: str) -> SearchQuery:
     return SearchQuery(q, config=CONFIG, search_type="websearch")
 
 
-def _ranked_revisions(revisions: QuerySet, q: str, limit: int) -> list[tuple]:
-    """(pk, score) of the best revisions: the stored, GIN-indexed search_vector is both the
-    filter and what ts_rank reads, so no body is parsed at search time."""
-    if not _use_postgres():
-        return _ranked_fallback(revisions, q, limit)
+def _revision_matches(revisions: QuerySet, q: str) -> QuerySet:
+    """Revisions whose body (the stored, GIN-indexed search_vector) or whose runbook's title
+    or slug match the query."""
     query = _query(q)
+    title = SearchVector("runbook__title", "runbook__slug", config=CONFIG)
+    return revisions.annotate(title_doc=title).filter(Q(search_vector=query) | Q(title_doc=query))
+
+
+def _ranked_revisions(matches: QuerySet, q: str, limit: int) -> list[tuple]:
+    """(pk, score) of the best revisions: the stored search_vector is what ts_rank reads for
+    the body, so no body is parsed at search time; a match in the title counts double."""
+    query = _query(q)
+    score = Coalesce(SearchRank(F("search_vector"), query), Value(0.0)) + Value(
+        TITLE_WEIGHT
+    ) * SearchRank(F("title_doc"), query)
     return list(
-        revisions.filter(search_vector=query)
-        .annotate(score=SearchRank(F("search_vector"), query))
-        .order_by("-score", "-pk")
-        .values_list("pk", "score")[:limit]
+        matches.annotate(score=score).order_by("-score", "-pk").values_list("pk", "score")[:limit]
     )
 
 
-def _ranked_entries(entries: QuerySet, q: str, limit: int) -> list[tuple]:
-    """(pk, score) of the best entries.
+def _ranked_entries(text: QuerySet, q: str, limit: int) -> list[tuple]:
+    """(pk, score) of the best `limit` entries whose text matches.
 
     The filter is exactly the expression of the GIN index on retro_entry (migration 0002),
     so PostgreSQL finds the matches in the index. Ranking has to parse each match's body
     again (that table has no stored vector), so only the newest CANDIDATES matches are
-    ranked: a word in thousands of entries costs the same as a rare one.
+    ranked, and older matches follow them newest first: a word in thousands of entries
+    costs the same as a rare one, and the order is the same on every page.
     """
-    if not _use_postgres():
-        return _ranked_fallback(entries, q, limit)
     query = _query(q)
-    candidates = (
-        entries.annotate(doc=SearchVector("body", config=CONFIG))
-        .filter(doc=query)
-        .order_by("-occurred_at")
-        .values("pk")[:CANDIDATES]
+    candidates = list(
+        text.order_by("-occurred_at", "-pk").values_list("pk", flat=True)[:CANDIDATES]
     )
-    return list(
+    ranked = list(
         Entry.objects.filter(pk__in=candidates)
         .annotate(score=SearchRank(SearchVector("body", config=CONFIG), query))
         .order_by("-score", "-occurred_at")
         .values_list("pk", "score")[:limit]
     )
+    if limit > len(ranked) and len(candidates) == CANDIDATES:
+        older = (
+            text.exclude(pk__in=candidates)
+            .order_by("-occurred_at", "-pk")
+            .values_list("pk", flat=True)[: limit - len(ranked)]
+        )
+        ranked += [(pk, 0.0) for pk in older]
+    return ranked
 
 
-def _ranked_fallback(queryset: QuerySet, q: str, limit: int) -> list[tuple]:
-    """SQLite: every word must appear (icontains), scored by how often the words occur."""
-    terms = words(q)
+def _ranked_fallback(queryset: QuerySet, q: str, limit: int, fields=("body",)) -> list[tuple]:
+    """SQLite: every word must appear in one of `fields` (icontains), scored by how often
+    the words occur (a title or slug word counts TITLE_WEIGHT times)."""
+    terms = [t.lower() for t in words(q)]
     if not terms:
         return []
-    for term in terms:
-        queryset = queryset.filter(body__icontains=term)
-    # Score in Python over a bounded candidate set: SQLite has no ranking of its own.
-    candidates = queryset.values_list("pk", "body")[:2000]
+    candidates = _words_match(queryset, q, fields).values_list("pk", *fields)
     scored = []
-    for pk, body in candidates:
-        low = body.lower()
-        scored.append((pk, sum(low.count(t.lower()) for t in terms) / (1 + len(body) / 500)))
+    for pk, body, *names in candidates:
+        low = (body or "").lower()
+        score = sum(low.count(t) for t in terms) / (1 + len(low) / 500)
+        title = " ".join(names).lower()
+        score += TITLE_WEIGHT * sum(t in title for t in terms) / len(terms)
+        scored.append((pk, score))
     scored.sort(key=lambda item: -item[1])
     return scored[:limit]
 
@@ -270,7 +452,7 @@ def _first_match(q: str) -> Func:
 
 
 def _mark(headline: str) -> SafeString:
-    text = escape(" ".join(headline.split()))
+    text = escape(plain_text(headline))
     return mark_safe(text.replace(START, "<mark>").replace(STOP, "</mark>"))
 
 
@@ -281,8 +463,9 @@ def words(q: str) -> list[str]:
 
 
 def snippet(body: str, terms: list[str], size: int = SNIPPET_CHARS) -> SafeString:
-    """A window of the body around the first match; escaped, matches in <mark>."""
-    body = " ".join((body or "").split())
+    """A window of the body (as plain text) around the first match; escaped, matches in
+    <mark>."""
+    body = plain_text(body)
     if not terms:
         return escape(body[:size])
     pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.I)
@@ -304,7 +487,7 @@ def snippet(body: str, terms: list[str], size: int = SNIPPET_CHARS) -> SafeStrin
 # --- Hits ---------------------------------------------------------------------------
 
 
-def _runbook_hits(ranked: list[tuple], q: str) -> list[Hit]:
+def _runbook_hits(user, ranked: list[tuple], q: str) -> list[Hit]:
     pks = [pk for pk, _ in ranked]
     snippets = _headlines(RunbookRevision, pks, q)
     rows = (
@@ -331,17 +514,18 @@ def _runbook_hits(ranked: list[tuple], q: str) -> list[Hit]:
                 when=rev.created_at,
                 revision=rev.number,
                 extra={"slug": rev.runbook.slug},
+                key=pk,
             )
         )
     return hits
 
 
-def _entry_hits(ranked: list[tuple], q: str) -> list[Hit]:
+def _entry_hits(user, ranked: list[tuple], q: str) -> list[Hit]:
     pks = [pk for pk, _ in ranked]
     snippets = _headlines(Entry, pks, q)
     rows = (
         Entry.objects.select_related("event")
-        .only("kind", "stage", "occurred_at", "event__name", "event__slug")
+        .only("kind", "stage", "occurred_at", "tags", "event__name", "event__slug")
         .in_bulk(pks)
     )
     hits = []
@@ -359,7 +543,22 @@ def _entry_hits(ranked: list[tuple], q: str) -> list[Hit]:
                 event_slug=entry.event.slug,
                 kind=entry.kind,
                 when=entry.occurred_at,
-                extra={"id": str(entry.pk)},
+                extra={"id": str(entry.pk), "tags": entry.tags},
+                key=pk,
             )
         )
     return hits
+
+
+def _place_hits(user, ranked: list[tuple], q: str, make) -> list[Hit]:
+    return [
+        Hit(snippet=snippet(text, words(q)), key=pk, **fields) for pk, text, fields in make(ranked)
+    ]
+
+
+HIT_MAKERS = {
+    "runbook": _runbook_hits,
+    "entry": _entry_hits,
+    "feed": lambda user, ranked, q: _place_hits(user, ranked, q, places.feed_hits),
+    "session": lambda user, ranked, q: _place_hits(user, ranked, q, places.session_hits),
+}

@@ -108,8 +108,11 @@ def test_operator_links_a_learning_to_a_step_from_the_runbook_page(
     hidden = _entry(other_event, admin_user, "learning", "Secret learning of another event")
     page = operator_client.get(f"/runbooks/{runbook.slug}/").content.decode()
     assert "Link a learning or action" in page
-    assert str(learning.pk) in page and "Encoder: Set SRT latency to `600` ms (4x RTT)" in page
-    assert str(hidden.pk) not in page  # the picker lists only events the operator runs
+    assert "Encoder: Set SRT latency to `600` ms (4x RTT)" in page
+    picked = operator_client.get("/runbooks/entry-picker/", {"for": "link", "q": "learning"})
+    ids = [r["id"] for r in picked.json()["results"]]
+    assert str(learning.pk) in ids
+    assert str(hidden.pk) not in ids  # the picker offers only events the operator runs
     response = operator_client.post(
         f"/runbooks/{runbook.slug}/link/",
         {"entry": str(learning.pk), "step": "Encoder: Set SRT latency to `600` ms (4x RTT)"},

@@ -19,7 +19,7 @@ from django.utils.html import strip_tags
 
 from integrations import onair, review, snapshots
 from integrations import selectors as telemetry
-from retro import loop
+from retro import loop, showclock
 from retro.actions import OPEN_STATUSES
 from retro.models import Entry, Event, Feed, Membership, Stage, live_entries
 from runbooks.models import RunbookRevision, RunbookRun, revision_text
@@ -209,8 +209,17 @@ def local_time(moment: datetime | None, event: Event) -> str:
     return f"{local:%a %d %b %H:%M} {local.tzname()}"
 
 
+def overdue_days(entry: Entry, event: Event) -> int:
+    """Days an open action is past its due date, on the event's calendar (0: not overdue)."""
+    if not entry.is_action or entry.due is None or entry.status not in OPEN_STATUSES:
+        return 0
+    today = timezone.localdate(timezone=event.tz)
+    return max((today - entry.due).days, 0)
+
+
 def entry_row(entry: Entry, event: Event, people: People, *, charts: bool = False) -> dict:
     """One entry as every format shows it."""
+    late = overdue_days(entry, event)
     return {
         "id": str(entry.pk),
         "ref": str(entry.pk)[:8],
@@ -236,6 +245,8 @@ def entry_row(entry: Entry, event: Event, people: People, *, charts: bool = Fals
         "due": entry.due,
         "status": entry.status,
         "status_label": entry.get_status_display() if entry.status else "",
+        "overdue": late > 0,
+        "overdue_days": late,
         "source_ref": str(entry.source_entry_id)[:8] if entry.source_entry_id else "",
         "charts": chart_svgs_for_entry(entry) if charts else [],
     }
@@ -342,12 +353,42 @@ def summary_section(
         "totals": totals,
         "entry_count": len(entries),
         "actions_open": sum(1 for a in actions if a.status in OPEN_STATUSES),
+        "actions_overdue": sum(1 for a in actions if overdue_days(a, event)),
+        "sessions_on_air": on_air_summary(event),
         "actions_done": sum(1 for a in actions if a.status == Entry.Status.DONE),
         "actions_by_status": [{"status": k, "count": v} for k, v in status_counts.items()],
         "on_air_learnings": sum(1 for e in entries if e.impact == Entry.Impact.ON_AIR),
         "retro_override_reason": event.retro_override_reason,
         "anomalies": anomaly_counts(event),
-        "impact_minutes": impact_minutes(event),
+        "impact_minutes": capped(impact_minutes(event)),
+    }
+
+
+# The summary is one page: its lists show their largest rows, the rest are counted.
+SUMMARY_ROWS = 5
+
+
+def capped(impact: dict) -> dict:
+    """The impact lists cut to SUMMARY_ROWS each (largest first), with how many were left."""
+    out = dict(impact)
+    for name in ("rows", "redundancy", "failovers"):
+        rows = list(impact.get(name) or [])
+        if name != "failovers":
+            rows.sort(key=lambda r: -float(r.get("minutes") or 0))
+        out[name] = rows[:SUMMARY_ROWS]
+        out[f"{name}_more"] = max(len(rows) - SUMMARY_ROWS, 0)
+    return out
+
+
+def on_air_summary(event: Event) -> dict:
+    """How many sessions were marked on air, and how late they went on air on average."""
+    sessions = list(event.sessions.all())
+    marked = [s for s in sessions if s.actual_start]
+    late = [(s.actual_start - s.scheduled_start).total_seconds() / 60 for s in marked]
+    return {
+        "sessions": len(sessions),
+        "marked": len(marked),
+        "average_late_minutes": round(sum(late) / len(late), 1) if late else None,
     }
 
 
@@ -476,7 +517,14 @@ def actions_section(
         {"owner": owner, "actions": sorted(rows, key=lambda r: (r["due"] is None, r["due"] or 0))}
         for owner, rows in sorted(by_owner.items(), key=lambda kv: (kv[0] == "No owner", kv[0]))
     ]
-    return {"owners": owners, "count": len(own) + len(carried), "carried_count": len(carried)}
+    overdue = sum(1 for group in owners for row in group["actions"] if row["overdue"])
+    return {
+        "owners": owners,
+        "count": len(own) + len(carried),
+        "carried_count": len(carried),
+        "overdue_count": overdue,
+        "as_of": f"{timezone.localdate(timezone=event.tz):%a %d %b %Y} ({event.time_zone})",
+    }
 
 
 def runbooks_section(
@@ -554,8 +602,12 @@ def anomalies_section(
 def timeline_section(
     event: Event, opts: ReportOptions, entries: list[Entry], people: People
 ) -> dict:
-    """Every selected entry in time order."""
-    return {"rows": [entry_row(e, event, people) for e in entries]}
+    """Every session's scheduled and actual on-air window, then every selected entry in
+    time order."""
+    return {
+        "sessions": showclock.schedule_rows(event),
+        "rows": [entry_row(e, event, people) for e in entries],
+    }
 
 
 SECTION_BUILDERS = {

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from tally.times import in_zone
+
 from . import audit, selectors
 from .models import Event, Role, Session
 
@@ -202,7 +204,6 @@ def clear_marks(*, session: Session, actor) -> Session:
 
 def schedule_rows(event: Event) -> list[dict]:
     """Every session's scheduled and actual on-air window in the event's zone (the report)."""
-    tz = event.tz
     rows = []
     for s in event.sessions.order_by("scheduled_start", "title"):
         start_delta, end_delta = deltas(s)
@@ -210,10 +211,10 @@ def schedule_rows(event: Event) -> list[dict]:
             {
                 "title": s.title,
                 "slug": s.slug,
-                "scheduled": f"{s.scheduled_start.astimezone(tz):%a %d %b %H:%M}"
-                f"\u2013{s.scheduled_end.astimezone(tz):%H:%M %Z}",
-                "actual_start": f"{s.actual_start.astimezone(tz):%H:%M}" if s.actual_start else "",
-                "actual_end": f"{s.actual_end.astimezone(tz):%H:%M}" if s.actual_end else "",
+                "scheduled": f"{in_zone(s.scheduled_start, event)}"
+                f" to {in_zone(s.scheduled_end, event, 'clock')}",
+                "actual_start": in_zone(s.actual_start, event, "clock") if s.actual_start else "",
+                "actual_end": in_zone(s.actual_end, event, "clock") if s.actual_end else "",
                 "start_delta": delta_label(start_delta),
                 "end_delta": delta_label(end_delta),
             }

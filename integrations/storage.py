@@ -1,14 +1,16 @@
 """Bulk storage of raw samples and their rollups, per database vendor.
 
 PostgreSQL: a batch's rows are encoded once as binary COPY data (column arrays written into a
-row template with strided slice assignment, no per-row Python call) and the same bytes go with
-one COPY straight into the day-partitioned table and one COPY into a session temp table (no
-index, no WAL); one `INSERT ... SELECT date_bin(...) ... GROUP BY ... ON CONFLICT DO UPDATE`
-folds the temp table into the rollups (least/greatest/sum+/count+), in key order so concurrent
-batches lock rollup rows in the same order. Aggregating in SQL from the staged rows replaced a
-Python aggregation plus an executemany of one upsert per bucket row, which cost more than
-parsing and COPY together; the earlier `INSERT ... SELECT` from the temp table into the
-partitioned table cost more than a second COPY of bytes already built.
+row template with strided slice assignment, no per-row Python call) and go with one COPY
+straight into the day-partitioned table; their 10 s and 1 min aggregates, folded in Python in
+one pass (about a tenth of the rows), go by a second small binary COPY into a session temp
+table, and one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` adds them to the rollups
+(least/greatest/sum+/count+), in key order so concurrent batches lock rollup rows in the same
+order. That replaced a COPY of every row into a temp table and a GROUP BY in SQL (measured:
+about 50 ms of server time per 38,000-row batch for ~13 ms of Python). A batch whose keys may
+exist already is staged whole in a temp table and merged (_merge_staging). An executemany of
+one upsert per bucket row, earlier, cost more than parsing and COPY together; an
+`INSERT ... SELECT` from a temp table into the partitioned table costs more than a COPY.
 SQLite: executemany, Python aggregation and the same upsert with min()/max(). Callers run these
 inside the batch's transaction.
 """
@@ -30,7 +32,10 @@ SAMPLE_TABLE = "integrations_telemetrysample"
 STAGING_TABLE = "integrations_sample_staging"  # per-session temp table, PostgreSQL only
 SAMPLE_COLUMNS = ("feed_id", "metric_id", "time", "value", "min", "max", "sum", "count")
 COPY_TYPES = ("int8", "int2", "timestamptz", "float8", "float8", "float8", "float8", "float8")
-ROLLUP_STEPS = (10, 60)  # PostgreSQL: spelled out in _ROLLUP_FROM_STAGING
+ROLLUP_STEPS = (10, 60)  # PostgreSQL: spelled out in rollup_copy_data and _ROLLUP_RECOMPUTE
+ROLLUP_TABLE = "integrations_telemetryrollup"
+ROLLUP_STAGING_TABLE = "integrations_rollup_staging"  # per-session temp table, PostgreSQL only
+ROLLUP_COLUMNS = ("feed_id", "step", "metric_id", "bucket", "min", "max", "sum", "count")
 
 # One sample row: (feed_id, metric_id, time, value, min, max, sum, count)
 Row = tuple[int, int, datetime, float, float | None, float | None, float | None, float | None]
@@ -151,26 +156,43 @@ def store_columns(columns: Columns) -> Stored:
     if connection.vendor != "postgresql":
         columns, repeats = last_per_key(columns)
         return _store_sqlite(columns, repeats)
-    data = copy_data(columns)
+    micros = _micros(columns[2])
+    data = copy_data(columns, micros)
     overlap = _overlaps(columns)
     copy = f"COPY %s ({', '.join(SAMPLE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor:
-        # ON COMMIT DELETE ROWS frees it between batches; the TRUNCATE matters when the batch
-        # transaction is a savepoint in a longer one (then nothing commits in between).
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} (LIKE {SAMPLE_TABLE}) "
-            "ON COMMIT DELETE ROWS"
-        )
-        cursor.execute(f"TRUNCATE {STAGING_TABLE}")
+        # No overlap: the rows go straight into the partitioned table and their 10 s / 1 min
+        # aggregates (a tenth of the rows) are added to the rollups. A key repeated within the
+        # batch fails that COPY: then, as with an overlap, the rows are staged and merged.
+        if not overlap and _copy_new(cursor.cursor, copy % SAMPLE_TABLE, data):
+            _add_rollups(cursor, rollup_copy_data(columns, micros))
+            return Stored(len(columns[0]))
+        _temp_table(cursor, STAGING_TABLE, SAMPLE_TABLE)
         with cursor.cursor.copy(copy % STAGING_TABLE) as stream:
             stream.write(data)
-        # No overlap: the same bytes again straight into the partitioned table (COPY's
-        # multi-insert beats INSERT ... SELECT from the temp table); the rollups read the
-        # temp table. A key repeated within the batch fails that COPY: then it is merged.
-        if not overlap and _copy_new(cursor.cursor, copy % SAMPLE_TABLE, data):
-            cursor.execute(_ROLLUP_FROM_STAGING)
-            return Stored(len(columns[0]))
         return _merge_staging(cursor)
+
+
+def _temp_table(cursor, name: str, like: str) -> None:
+    """An empty per-session temp table shaped like `like` (PostgreSQL).
+
+    ON COMMIT DELETE ROWS frees it between batches; the TRUNCATE matters when the batch
+    transaction is a savepoint in a longer one (then nothing commits in between).
+    """
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (LIKE {like}) ON COMMIT DELETE ROWS")
+    cursor.execute(f"TRUNCATE {name}")
+
+
+def _add_rollups(cursor, data: bytes) -> None:
+    """Add a batch's 10 s and 1 min aggregates (binary COPY data) to the rollups, in key
+    order (concurrent batches lock rollup rows in the same order)."""
+    _temp_table(cursor, ROLLUP_STAGING_TABLE, ROLLUP_TABLE)
+    columns = ", ".join(ROLLUP_COLUMNS)
+    with cursor.cursor.copy(
+        f"COPY {ROLLUP_STAGING_TABLE} ({columns}) FROM STDIN (FORMAT BINARY)"
+    ) as stream:
+        stream.write(data)
+    cursor.execute(_ROLLUP_ADD)
 
 
 def _copy_new(raw_cursor, copy: str, data: bytes) -> bool:
@@ -324,10 +346,11 @@ def _encode(template: bytes, fields, columns) -> bytearray:
     return out
 
 
-def copy_data(columns: Columns) -> bytes:
-    """The rows as one PostgreSQL binary COPY stream (SAMPLE_COLUMNS, COPY_TYPES)."""
+def copy_data(columns: Columns, micros: list[int] | None = None) -> bytes:
+    """The rows as one PostgreSQL binary COPY stream (SAMPLE_COLUMNS, COPY_TYPES); `micros`
+    are the times as _micros gives them, when the caller has them already."""
     feeds, metrics, times, values, stats = columns
-    micros = _micros(times)
+    micros = _micros(times) if micros is None else micros
     if stats is None or not any(stats):
         body = _encode(_ROW_NO_STATS, _FIELDS_NO_STATS, (feeds, metrics, micros, values))
         return b"".join((_COPY_HEADER, body, _COPY_TRAILER))
@@ -347,7 +370,75 @@ def copy_data(columns: Columns) -> bytes:
     return b"".join(parts)
 
 
-# 10 s buckets from the staged rows, 1 min buckets from those (exact: 60 is a multiple of 10 and
+_TEN_S, _ONE_MIN = 10_000_000, 60_000_000  # bucket widths in microseconds
+# Binary COPY rows of the rollup table (ROLLUP_COLUMNS): feed int8, step int2, metric int2,
+# bucket timestamptz, min/max/sum float8, count int4.
+_ROLLUP_ROW = struct.pack(">hiqihihiqidididii", 8, 8, 0, 2, 0, 2, 0, 8, 0, 8, 0, 8, 0, 8, 0, 4, 0)
+_ROLLUP_FIELDS = (
+    (6, "q", 8),
+    (18, "h", 2),
+    (24, "h", 2),
+    (30, "q", 8),
+    (42, "d", 8),
+    (54, "d", 8),
+    (66, "d", 8),
+    (78, "i", 4),
+)
+
+
+def rollup_copy_data(columns: Columns, micros: list[int]) -> bytes:
+    """The 10 s and 1 min aggregates of sample columns as binary COPY rows (ROLLUP_COLUMNS).
+
+    Folded in one pass over the rows (a dict per 10 s bucket), the minutes from those (exact:
+    60 is a multiple of 10, and buckets are aligned on 2000-01-01, itself a whole minute since
+    1970, as date_bin's are). Sending these (a tenth of the rows) replaced a second COPY of
+    every row into a temp table and its GROUP BY in SQL.
+    """
+    feeds, metrics, _, values, _ = columns
+    bucket_of = {m: m - m % _TEN_S for m in set(micros)}
+    tens: dict[tuple[int, int, int], list] = {}
+    get = tens.get
+    keys = zip(feeds, metrics, map(bucket_of.__getitem__, micros), strict=True)
+    for key, value in zip(keys, values, strict=True):
+        agg = get(key)
+        if agg is None:
+            tens[key] = [value, value, value, 1]
+            continue
+        if value < agg[0]:
+            agg[0] = value
+        if value > agg[1]:
+            agg[1] = value
+        agg[2] += value
+        agg[3] += 1
+    minutes: dict[tuple[int, int, int], list] = {}
+    for (feed, metric, bucket), (low, high, total, count) in tens.items():
+        key = (feed, metric, bucket - bucket % _ONE_MIN)
+        agg = minutes.get(key)
+        if agg is None:
+            minutes[key] = [low, high, total, count]
+        else:
+            agg[0], agg[1] = min(agg[0], low), max(agg[1], high)
+            agg[2] += total
+            agg[3] += count
+    rows = [(k[0], 10, k[1], k[2], *a) for k, a in tens.items()]
+    rows += [(k[0], 60, k[1], k[2], *a) for k, a in minutes.items()]
+    body = _encode(_ROLLUP_ROW, _ROLLUP_FIELDS, list(zip(*rows, strict=True)))
+    return b"".join((_COPY_HEADER, body, _COPY_TRAILER))
+
+
+# The staged aggregates added to the rollups, in key order (ROLLUP_COLUMNS is that order).
+_ROLLUP_ADD = f"""
+INSERT INTO {ROLLUP_TABLE} ({", ".join(ROLLUP_COLUMNS)})
+SELECT {", ".join(ROLLUP_COLUMNS)} FROM {ROLLUP_STAGING_TABLE} ORDER BY 1, 2, 3, 4
+ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
+    min = least({ROLLUP_TABLE}.min, excluded.min),
+    max = greatest({ROLLUP_TABLE}.max, excluded.max),
+    sum = {ROLLUP_TABLE}.sum + excluded.sum,
+    count = {ROLLUP_TABLE}.count + excluded.count
+"""
+
+
+# 10 s buckets from staged rows, 1 min buckets from those (exact: 60 is a multiple of 10 and
 # both are aligned on the epoch), so only the 10 s aggregation reads every row.
 # Both rollup writes share one tail: the 10 s buckets of a `ten` CTE and the 1 min buckets made
 # from them, upserted in key order (so concurrent batches lock rollup rows in the same order).
@@ -364,21 +455,6 @@ SELECT * FROM (
 ORDER BY 1, 2, 3, 4
 ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
 """
-
-_ROLLUP_FROM_STAGING = f"""
-WITH ten AS (
-    SELECT feed_id, metric_id,
-           date_bin(interval '10 seconds', time, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-           min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS count
-    FROM {STAGING_TABLE} GROUP BY 1, 2, 3
-)
-{_ROLLUP_UPSERT}
-    min = least(integrations_telemetryrollup.min, excluded.min),
-    max = greatest(integrations_telemetryrollup.max, excluded.max),
-    sum = integrations_telemetryrollup.sum + excluded.sum,
-    count = integrations_telemetryrollup.count + excluded.count
-"""
-
 
 # The minutes the staged rows touch, re-aggregated from the raw rows (after a merge): exact
 # whatever was replaced. Both steps are rewritten, not added to.

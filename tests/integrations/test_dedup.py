@@ -86,6 +86,17 @@ def test_an_overlapping_batch_adds_only_what_is_new(operator_token_api, event):
     assert_rollups_exact()
 
 
+def test_consecutive_batches_sharing_a_minute_add_up_to_exact_rollups(operator_token_api, event):
+    lines = capture_on_air("clean-1.srt-stats.jsonl").splitlines(keepends=True)
+    for part in (lines[:20], lines[20:33], lines[33:]):  # cuts inside 10 s and 1 min buckets
+        post_srt(operator_token_api, b"".join(part))
+    batches = process_all()
+    assert [b.duplicates for b in batches] == [0, 0, 0]
+    assert sum(b.samples for b in batches) == TelemetrySample.objects.count() > 0
+    assert TelemetryRollup.objects.filter(step=60).count() > 0
+    assert_rollups_exact()
+
+
 def test_ffmpeg_progress_resent_stores_nothing_twice(operator_token_api, event):
     body = capture("clean-1.ffmpeg-progress.txt").read_bytes()
     url = f"/api/v1/ingest/ffmpeg/summit/kn1-contrib-a/?started_at={iso(KEYNOTE_START)}"

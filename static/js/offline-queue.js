@@ -128,14 +128,17 @@
     el.dataset.state = queue.state;
     if (queue.state === "signed-out" && count) {
       var next = location.pathname + location.search;
-      el.textContent = "Signed out — ";
+      var line = document.createElement("span"); // one flex item: the words wrap as text
+      line.appendChild(document.createTextNode("Signed out — "));
       var a = document.createElement("a");
       a.href = LOGIN_PATH + "?next=" + encodeURIComponent(next);
       a.target = "_blank";
       a.className = "sign-in-link";
       a.textContent = "sign in";
-      el.appendChild(a);
-      el.appendChild(document.createTextNode(" to send " + count + " waiting " + noun(count)));
+      line.appendChild(a);
+      line.appendChild(document.createTextNode(" to send " + count + " waiting " + noun(count)));
+      el.textContent = "";
+      el.appendChild(line);
     } else {
       el.textContent = count ? count + " waiting to send" : "All sent";
     }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import loop_views, showclock_views, views
+from . import board_live, loop_views, showclock_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("events/<slug:slug>/rundown/", views.upload_rundown, name="event-rundown"),
     path("events/<slug:slug>/board/", views.board, name="event-board"),
     path("events/<slug:slug>/board/changes/", views.board_changes, name="event-board-changes"),
+    path("events/<slug:slug>/board/parts/", board_live.board_parts, name="event-board-parts"),
     path("events/<slug:slug>/show-clock/", showclock_views.clock, name="show-clock"),
     path(
         "events/<slug:slug>/sessions/<slug:session>/<slug:what>/",

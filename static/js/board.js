@@ -72,6 +72,7 @@
         cursor = data.cursor;
         data.entries.forEach(place);
         data.removed.forEach(function (r) { removeEntry(r.id); });
+        if (data.entries.length || data.removed.length) refreshParts();
         setLive("live", "live");
       })
       .catch(function (err) {
@@ -88,6 +89,47 @@
   }
   setInterval(poll, 1000);
   poll();
+
+  // --- Live parts: anomalies, carried-over actions, timeline dots ----------------------
+  // Redrawn by the server's partials every few seconds and after entry changes; a part is
+  // left alone while someone works in it, and open/closed panels stay as they were.
+  var partsBusy = false;
+  var partsSeen = {};
+  function swapPart(name, html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    if (name === "timeline") {
+      var fresh = tpl.content.querySelector("svg.timeline-axis");
+      var old = board.querySelector("svg.timeline-axis");
+      if (fresh && old) old.replaceWith(fresh);
+      return true;
+    }
+    var box = board.querySelector('[data-live-part="' + name + '"]');
+    if (!box) return true;
+    if (box.contains(document.activeElement) && document.activeElement !== document.body) return false;
+    var open = Array.prototype.map.call(box.querySelectorAll("details"), function (d) { return d.open; });
+    box.innerHTML = "";
+    box.appendChild(tpl.content);
+    box.querySelectorAll("details").forEach(function (d, i) { if (i < open.length) d.open = open[i]; });
+    return true;
+  }
+  function refreshParts() {
+    if (partsBusy || !board.dataset.partsUrl) return;
+    partsBusy = true;
+    fetch(board.dataset.partsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok || r.redirected) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        Object.keys(data.parts).forEach(function (name) {
+          var html = data.parts[name];
+          if (partsSeen[name] === html) return;
+          if (swapPart(name, html)) partsSeen[name] = html;
+        });
+      })
+      .catch(function () { /* the entries poll shows the connection state */ })
+      .then(function () { partsBusy = false; });
+  }
+  setInterval(refreshParts, 3000);
+  refreshParts();
 
   // --- The entry form ---------------------------------------------------------------
   var queue = null;

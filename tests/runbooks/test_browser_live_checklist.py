@@ -5,6 +5,7 @@ once when the network is back, and the other copy shows it."""
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from demo.runbooks import load_runbooks
 from runbooks import services
@@ -50,10 +51,7 @@ def test_a_tick_shows_on_every_open_copy_and_an_offline_tick_is_sent_once(
     a.locator("#step-1 button.rb-done").click()
     b.wait_for_selector("#step-1.state-done", timeout=2_000)
     assert time.monotonic() - started < 2.0
-    b.wait_for_function(
-        "document.querySelector('.rb-progress [data-count=done]').textContent === '1'",
-        timeout=2_000,
-    )
+    expect(b.locator(".rb-progress [data-count=done]")).to_have_text("1", timeout=2_000)
     assert "operator1" in b.locator("#step-1 .rb-recorded").inner_text()
 
     # Offline on the phone: the tick and a note wait, the page stays, nothing reaches the server.

@@ -8,12 +8,25 @@ so its cost and its query count do not grow with the event's entries.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Cast
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 
-from .models import Entry, Event, Session, Stage, live_entries
+from . import hooks
+from .models import Entry, Event, NoChangeDecision, Session, Stage, Vote, live_entries
 
-PAGE_SIZE = 40
+PAGE_SIZE = 25
 CANDIDATES = 10
 GROUPINGS = [("stage", "Stage and session"), ("session", "Session"), ("kind", "Kind")]
 KIND_RANK = {Entry.Kind.WIN: 0, Entry.Kind.LEARNING: 1, Entry.Kind.ACTION: 2}
@@ -139,11 +152,56 @@ def mark_headings(entries: list[Entry], group: str, event: Event) -> None:
                 previous = {lvl: k for lvl, k in previous.items() if lvl <= level}
 
 
-def page(entries: QuerySet[Entry], query: MeetingQuery) -> tuple[list[Entry], bool]:
-    """One page of entries in group order, and whether another page follows."""
+def page(event: Event, query: MeetingQuery) -> tuple[list[Entry], bool]:
+    """One page of entries in group order, and whether another page follows.
+
+    Two steps, so the cost does not grow with the event: the page's ids from a narrow
+    ordered query (votes counted by a subquery, no GROUP BY over wide rows), then those
+    entries with everything the page draws (meeting.meeting_entries)."""
+    from .meeting import meeting_entries  # meeting imports services; keep this module light
+
+    votes = (
+        Vote.objects.filter(entry=OuterRef("pk"))
+        .order_by()
+        .values("entry")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    narrow = filtered(live_entries().filter(event=event), query).annotate(
+        vote_count=Coalesce(Subquery(votes, output_field=IntegerField()), 0)
+    )
     start = (query.page - 1) * PAGE_SIZE
-    rows = list(ordered(entries, query.group)[start : start + PAGE_SIZE + 1])
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    ids = list(
+        ordered(narrow, query.group).values_list("pk", flat=True)[start : start + PAGE_SIZE + 1]
+    )
+    shown = ids[:PAGE_SIZE]
+    rows = {e.pk: e for e in meeting_entries(event).filter(pk__in=shown)}
+    return [rows[pk] for pk in shown if pk in rows], len(ids) > PAGE_SIZE
+
+
+def undecided(event: Event, shown: int) -> tuple[list[Entry], int]:
+    """The first `shown` learnings without a decision, and how many there are: the same
+    rule as loop.Decision.decided (an action not dropped, a runbook revision citing it, or a
+    no-change decision), read as ids so 2,000 entries cost a few narrow queries."""
+    ids = list(
+        live_entries()
+        .filter(event=event, kind=Entry.Kind.LEARNING)
+        .order_by("occurred_at")
+        .values_list("pk", flat=True)
+    )
+    decided = set(
+        live_entries()
+        .filter(kind=Entry.Kind.ACTION, source_entry_id__in=ids)
+        .exclude(status=Entry.Status.DROPPED)
+        .values_list("source_entry_id", flat=True)
+    )
+    decided |= set(
+        NoChangeDecision.objects.filter(learning_id__in=ids).values_list("learning_id", flat=True)
+    )
+    decided |= {change.entry_id for change in hooks.runbook_changes(ids)}
+    left = [pk for pk in ids if pk not in decided]
+    first = {e.pk: e for e in Entry.objects.filter(pk__in=left[:shown])}
+    return [first[pk] for pk in left[:shown]], len(left)
 
 
 def outline(event: Event, query: MeetingQuery) -> list[dict]:

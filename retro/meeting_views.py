@@ -117,8 +117,7 @@ def _entry_html(request, event: Event, pk, next_url: str = "") -> str:
 
 
 def _entries_page(request, event: Event, query) -> dict:
-    entries = meeting_page.filtered(meeting.meeting_entries(event), query)
-    rows, has_next = meeting_page.page(entries, query)
+    rows, has_next = meeting_page.page(event, query)
     meeting_page.mark_headings(rows, query.group, event)
     _decorate_entries(request, event, rows)
     base = reverse("meeting-page", args=[event.slug])
@@ -143,7 +142,9 @@ def meeting_page_view(request, slug):
     if request.GET.get("fragment"):
         return render(request, "retro/meeting_entries.html", context)
     counts = meeting_page.kind_counts(event)
-    undecided = [] if event.retro_finalized else loop.undecided_learnings(event)
+    undecided, undecided_count = [], 0
+    if context["is_lead"] and not event.retro_finalized:  # only leads see the finalize box
+        undecided, undecided_count = meeting_page.undecided(event, UNDECIDED_SHOWN)
     context |= {
         "counts": counts,
         "entry_total": sum(counts.values()),
@@ -153,8 +154,8 @@ def meeting_page_view(request, slug):
         "stages": Stage.choices,
         "is_admin": selectors.is_admin(request.user),
         "only_wins": counts["win"] > 0 and counts["learning"] == 0,
-        "undecided": undecided[:UNDECIDED_SHOWN],
-        "undecided_count": len(undecided),
+        "undecided": undecided,
+        "undecided_count": undecided_count,
         "members": event.memberships.select_related("user").order_by("user__username")
         if context["is_lead"]
         else [],

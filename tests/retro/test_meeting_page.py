@@ -2,6 +2,7 @@
 whatever the number of entries, votes and merges answered as JSON for fetch, and the entry
 to keep found by searching as you type."""
 
+import math
 import uuid
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from retro import meeting_page, services
+from retro import loop, meeting, meeting_page, services
 from retro.models import Entry, Vote
 from tally.markdown import render_markdown
 
@@ -82,7 +83,8 @@ def test_the_first_page_is_short_and_every_entry_is_on_exactly_one_page(
         if "data-next" not in html:
             break
         number += 1
-    assert number == 4 and len(seen) == 130 and len(set(seen)) == 130
+    assert number == math.ceil(130 / meeting_page.PAGE_SIZE)
+    assert len(seen) == 130 and len(set(seen)) == 130
 
 
 def test_entries_come_in_stage_order_with_a_heading_where_the_group_changes(
@@ -206,3 +208,15 @@ def test_a_form_sent_without_js_comes_back_to_its_page_of_the_meeting(
 def test_odd_page_numbers_still_draw_a_page(viewer_client, event, operator, page):
     many_entries(event, operator, 5)
     assert viewer_client.get(page_url(event, page=page)).status_code == 200
+
+
+def test_the_finalize_box_counts_undecided_learnings_as_the_loop_does(event, lead, operator):
+    entries = [e for e in many_entries(event, operator, 30) if e.kind == "learning"]
+    meeting.decide_no_change(learning=entries[0], actor=lead, reason="Known quirk")
+    meeting.promote_learning_to_action(
+        learning=entries[1], actor=lead, owner=operator, due=event.end.date()
+    )
+    shown, count = meeting_page.undecided(event, 3)
+    expected = loop.undecided_learnings(event)
+    assert count == len(expected) == len(entries) - 2
+    assert [e.pk for e in shown] == [e.pk for e in expected[:3]]

@@ -38,6 +38,8 @@ MATRIX = {
     "login": ("get", P["public"]),
     "logout": ("post", (302, 302, 302, 302, 302, 302)),
     "healthz": ("get", P["public"]),
+    # Prometheus scrapes with TALLY_METRICS_TOKEN; of the signed-in, only staff.
+    "metrics": ("get", (401, 403, 403, 403, 403, 200)),
     "api-schema": ("get", P["public"]),
     "api-docs": ("get", P["public"]),
     "api-events": ("get", P["api_signed_in"]),
@@ -63,6 +65,7 @@ MATRIX = {
     "ingest-generic-feed": ("post", (401, 404, 403, 400, 400, 400)),
     "ingest-firehose": ("post", (401, 401, 401, 401, 401, 401)),
     "ingest-eventbridge": ("post", (401, 404, 403, 202, 202, 202)),
+    "ingest-prometheus": ("post", (401, 404, 403, 400, 400, 400)),  # "{}" is not snappy
     "ingest-batch": ("get", P["api_member"]),
     "feed-telemetry": ("get", P["api_member"]),
     "api-anomalies": ("get", P["api_member"]),

@@ -8,6 +8,8 @@ session's scheduled start to its end, or to now while it is on air.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from retro.models import Event, Feed, Session
@@ -17,6 +19,15 @@ from .models import Metric, TelemetryRollup
 
 CAPTION_KINDS = (Feed.Kind.CAPTIONS, Feed.Kind.SUBTITLES)
 MINUTE = timedelta(minutes=1)
+# What the grid reads of a feed and its session (templates/integrations/_tag_caption_coverage).
+_FEED_FIELDS = (
+    "slug",
+    "language",
+    "session__slug",
+    "session__title",
+    "session__scheduled_start",
+    "session__scheduled_end",
+)
 
 
 @dataclass
@@ -48,6 +59,7 @@ def caption_coverage(event: Event, *, now: datetime | None = None) -> dict:
         Feed.objects.filter(event=event, kind__in=CAPTION_KINDS, session__isnull=False)
         .exclude(language="")
         .select_related("session")
+        .only(*_FEED_FIELDS)  # a few hundred feeds: no JSON columns to decode
     )
     metric = Metric.objects.filter(name=captions.PRESENT).first()
     if not feeds or metric is None:
@@ -80,20 +92,22 @@ def _on_air_minutes(session: Session, now: datetime) -> int:
 
 def _covered_minutes(feeds: list[Feed], metric: Metric, now: datetime) -> dict[int, int]:
     """Feed id -> minutes of its session's on-air time with captions present (feeds with any
-    rollup in that time only)."""
-    windows = {f.pk: (f.session.scheduled_start, min(f.session.scheduled_end, now)) for f in feeds}
-    rows = TelemetryRollup.objects.filter(
-        feed_id__in=list(windows),
-        step=60,
-        metric=metric,
-        bucket__gt=min(start for start, _ in windows.values()) - MINUTE,
-        bucket__lt=max(end for _, end in windows.values()),
-    ).values_list("feed_id", "bucket", "sum", "count")
-    covered: dict[int, int] = {}
-    for feed_id, bucket, total, count in rows:
-        start, end = windows[feed_id]
-        if bucket + MINUTE <= start or bucket >= end:
-            continue
-        present = bool(count) and total / count >= 0.5
-        covered[feed_id] = covered.get(feed_id, 0) + present
-    return covered
+    rollup in that time only), counted by the database in one aggregated query: the grid
+    reads one number per feed, not every minute's row (thousands of rows and timestamps for
+    an event's subtitles)."""
+    session = "feed__session__"
+    rows = (
+        TelemetryRollup.objects.filter(
+            feed_id__in=[f.pk for f in feeds],
+            step=60,
+            metric=metric,
+            bucket__gt=ExpressionWrapper(
+                F(f"{session}scheduled_start") - MINUTE, output_field=DateTimeField()
+            ),
+            bucket__lt=Least(F(f"{session}scheduled_end"), Value(now)),
+        )
+        .values("feed_id")
+        .annotate(present=Count("bucket", filter=Q(count__gt=0, sum__gte=F("count") * 0.5)))
+        .values_list("feed_id", "present")
+    )
+    return dict(rows)

@@ -239,7 +239,8 @@ def _save_from_form(request, runbook, form, entries):
              saved.review_days, saved.owner_id)  # fmt: skip
     renamed = f" Its address is now /runbooks/{saved.slug}/." if saved.slug != runbook.slug else ""
     if revision.number != d["base_revision"]:
-        cited = f", citing {len(entries)} entries" if entries else ""
+        cited = f", citing {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+        cited = cited if entries else ""
         messages.success(request, f"Saved as revision {revision.number}{cited}.{renamed}")
     elif before != after:
         messages.success(request, f"Details saved; the text is unchanged.{renamed}")

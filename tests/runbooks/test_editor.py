@@ -114,7 +114,7 @@ def test_the_editor_records_the_learnings_behind_a_revision(lead_client, runbook
     data = _form(runbook, body=BODY + "- [ ] Latency from RTT\n", summary="From the learning")
     data["entries"] = [str(learning.pk)]
     response = lead_client.post(f"/runbooks/{runbook.slug}/edit/", data, follow=True)
-    assert "Saved as revision 2, citing 1 entries." in response.content.decode()
+    assert "Saved as revision 2, citing 1 entry." in response.content.decode()
     revision = Runbook.objects.get(pk=runbook.pk).current
     assert list(revision.entries.all()) == [learning]
     unknown = _form(runbook, base_revision=2, body=BODY + "- [ ] more\n")

@@ -4,6 +4,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,9 +34,11 @@ class NotificationsSerializer(serializers.Serializer):
 class MyNotificationsApi(APIView):
     """GET which notifications you get by email; PATCH {kind: true|false} to change them."""
 
+    @extend_schema(responses=NotificationsSerializer)
     def get(self, request):
         return Response(notifications.mail_preferences(request.user))
 
+    @extend_schema(request=NotificationsSerializer, responses=NotificationsSerializer)
     def patch(self, request):
         unknown = set(request.data) - set(notifications.Kind.values)
         data = NotificationsSerializer(data=request.data)

@@ -3,6 +3,7 @@ selectors as the settings page. Outsiders get 404, members below lead 403."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -55,10 +56,12 @@ class EventWebhooksApi(APIView):
     """GET lists the event's webhooks; POST adds one ({url, format, events}) and answers its
     secret, once."""
 
+    @extend_schema(responses=WebhookSerializer(many=True))
     def get(self, request, slug):
         event = retro_selectors.event_for_user(request.user, slug, Role.LEAD)
         return Response(WebhookSerializer(selectors.webhooks_of(event), many=True).data)
 
+    @extend_schema(request=WebhookInputSerializer, responses={201: WebhookCreatedSerializer})
     def post(self, request, slug):
         event = retro_selectors.event_for_user(request.user, slug, Role.LEAD)
         data = WebhookInputSerializer(data=request.data)
@@ -71,9 +74,11 @@ class EventWebhooksApi(APIView):
 class WebhookDetailApi(APIView):
     """One webhook: GET, PATCH (url, format, events, active), DELETE."""
 
+    @extend_schema(responses=WebhookSerializer)
     def get(self, request, pk):
         return Response(WebhookSerializer(selectors.webhook_for_user(request.user, pk)).data)
 
+    @extend_schema(request=WebhookInputSerializer, responses=WebhookSerializer)
     def patch(self, request, pk):
         webhook = selectors.webhook_for_user(request.user, pk)
         data = WebhookInputSerializer(data=request.data, partial=True)
@@ -86,6 +91,7 @@ class WebhookDetailApi(APIView):
         )
         return Response(WebhookSerializer(webhook).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk):
         webhook = selectors.webhook_for_user(request.user, pk)
         services.delete_webhook(webhook=webhook, actor=request.user)
@@ -141,11 +147,13 @@ class ChatIdentitySerializer(serializers.ModelSerializer):
 class EventChatUsersApi(APIView):
     """GET the event's chat users (Slack workspace + user id -> Tally user); POST maps one."""
 
+    @extend_schema(responses=ChatIdentitySerializer(many=True))
     def get(self, request, slug):
         event = retro_selectors.event_for_user(request.user, slug, Role.LEAD)
         identities = selectors.chat_identities_of(event)
         return Response(ChatIdentitySerializer(identities, many=True).data)
 
+    @extend_schema(request=ChatIdentitySerializer, responses={201: ChatIdentitySerializer})
     def post(self, request, slug):
         event = retro_selectors.event_for_user(request.user, slug, Role.LEAD)
         data = ChatIdentitySerializer(data=request.data)
@@ -155,8 +163,14 @@ class EventChatUsersApi(APIView):
 
 
 class ChatUserDetailApi(APIView):
-    """DELETE a chat user's mapping."""
+    """GET or DELETE a chat user's mapping."""
 
+    @extend_schema(responses=ChatIdentitySerializer)
+    def get(self, request, pk):
+        identity = selectors.chat_identity_for_user(request.user, pk)
+        return Response(ChatIdentitySerializer(identity).data)
+
+    @extend_schema(responses={204: None})
     def delete(self, request, pk):
         identity = selectors.chat_identity_for_user(request.user, pk)
         chat.unmap_chat_user(identity=identity, actor=request.user)

@@ -18,6 +18,7 @@ from integrations.models import Anomaly, IngestBatch
 from reports.models import Report
 from retro import services
 from runbooks import services as runbook_services
+from webhooks.models import ChatIdentity, Webhook
 
 ROLES = ["anonymous", "outsider", "viewer", "operator", "lead", "admin"]
 
@@ -131,6 +132,22 @@ MATRIX = {
     "event-plan-next": ("get", P["lead"]),
     "entry-link-recurrence": ("post", (302, 404, 403, 302, 302, 302)),
     "meeting-no-change": ("post", (302, 404, 403, 403, 302, 302)),
+    # Webhooks and chat users: leads of the event only.
+    "api-webhooks": ("get", (401, 404, 403, 403, 200, 200)),
+    "api-webhook": ("get", (401, 404, 403, 403, 200, 200)),
+    "api-webhook-deliveries": ("get", (401, 404, 403, 403, 200, 200)),
+    "api-chat-users": ("get", (401, 404, 403, 403, 200, 200)),
+    "api-chat-user": ("get", (401, 404, 403, 403, 200, 200)),
+    "webhook-add": ("post", (302, 404, 403, 403, 302, 302)),  # no URL: back with the reason
+    "webhook-toggle": ("post", (302, 404, 403, 403, 302, 302)),
+    "webhook-delete": ("post", (302, 404, 403, 403, 302, 404)),  # the lead removed it first
+    "webhook-deliveries": ("get", P["lead"]),
+    "chat-user-add": ("post", (302, 404, 403, 403, 302, 302)),
+    "chat-user-delete": ("post", (302, 404, 403, 403, 302, 404)),  # the lead removed it first
+    # Slack signs the command; nobody's session counts (no signature: 401).
+    "slack-command": ("post", (401, 401, 401, 401, 401, 401)),
+    "notification-settings": ("get", P["signed_in"]),
+    "api-my-notifications": ("get", P["api_signed_in"]),
 }
 
 # What a few endpoints need to get past "which event?" to the permission check.
@@ -196,6 +213,12 @@ def world(event, lead, operator, viewer, outsider, admin_user):
         end=event.start + timedelta(minutes=1),
     )
     report = Report.objects.create(event=event, format="md", requested_by=lead)
+    webhook = Webhook.objects.create(
+        event=event, url="https://93.184.216.34/in", events=["entry.created"], secret="s"
+    )
+    chat_user = ChatIdentity.objects.create(
+        event=event, team_id="T0TEAM", chat_user_id="U0OPER", user=operator
+    )
     return {
         "slug": event.slug,
         "event": event.slug,
@@ -210,6 +233,8 @@ def world(event, lead, operator, viewer, outsider, admin_user):
         "batch": batch.pk,
         "anomaly": anomaly.pk,
         "report": report.pk,
+        "webhook": webhook.pk,
+        "chat_user": chat_user.pk,
     }
 
 
@@ -228,6 +253,8 @@ def fill(route: str, name: str, world: dict) -> str:
                 ("batch", "batch"),
                 ("anomal", "anomaly"),
                 ("report", "report"),
+                ("webhook", "webhook"),
+                ("chat-user", "chat_user"),
             ):
                 if word in name:
                     return str(world[key])

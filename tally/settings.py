@@ -158,6 +158,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
+# A date-time printed without a filter (the admin) names its zone: tally/formats/en.
+FORMAT_MODULE_PATH = ["tally.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

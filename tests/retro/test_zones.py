@@ -102,3 +102,11 @@ def test_reminder_emails_name_the_zone_of_the_due_day(event, lead, operator, set
     meeting.promote_learning_to_action(learning=learning, actor=lead, owner=operator, due=due)
     assert meeting.send_due_reminders() == 1
     assert "(a day in America/Los_Angeles)" in mail.outbox[0].body
+
+
+def test_a_time_printed_without_a_filter_names_its_zone(db):
+    """The admin of every app prints model times this way (settings.FORMAT_MODULE_PATH)."""
+    moment = KEYNOTE_START
+    with timezone.override(LA):
+        text = Template("{{ t }}").render(Context({"t": moment}))
+    assert text == f"{moment.astimezone(LA):%a %d %b %Y %H:%M} {moment.astimezone(LA).tzname()}"

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from retro import showclock
 from retro.models import Entry, Feed
 from tally import charts
 
@@ -20,12 +21,42 @@ from .models import Anomaly, TelemetryAlert
 MAX_POINTS = 720
 
 
+LIVE_WINDOW = timedelta(hours=1)
+ON_AIR_MARGIN = timedelta(minutes=10)
+CHART_WIDTH, CHART_HEIGHT = 1340, 200
+
+
+def default_range(event, feed, now: datetime | None = None) -> tuple[datetime, datetime] | None:
+    """What the page opens on: the last hour while the feed's session is on air (or its data
+    is still arriving); else its on-air window (actual times when marked, else scheduled)
+    with 10 min either side, when data came in it; else the last hour of data; None when the
+    feed never reported (the whole event then)."""
+    now = now or timezone.now()
+    status = getattr(feed, "telemetry_status", None)
+    last = status.last_sample_at if status is not None else None
+    session = feed.session
+    live = last is not None and now - last < timedelta(minutes=5)
+    if (session is not None and showclock.is_on_air(session, now)) or live:
+        return now - LIVE_WINDOW, now
+    if session is not None:
+        begin = session.actual_start or session.scheduled_start
+        finish = session.actual_end or session.scheduled_end
+        window = (begin - ON_AIR_MARGIN, finish + ON_AIR_MARGIN)
+        if last is not None and last >= window[0]:
+            return window
+    if last is not None:
+        return last - LIVE_WINDOW, last
+    return None
+
+
 def _range(event, feed, params) -> tuple[datetime, datetime]:
-    """The range asked for; a bound left out defaults to the event's, within the 31 days the
-    page can show (the last 31 days of a longer event)."""
+    """The range asked for; with no bounds, default_range; a bound left out defaults to the
+    event's, within the 31 days the page can show (the last 31 days of a longer event)."""
     longest = selectors.MAX_RAW_RANGE
     start = selectors.parse_time("start", params.get("start"), None)
     end = selectors.parse_time("end", params.get("end"), None)
+    if start is None and end is None and (chosen := default_range(event, feed)):
+        return chosen
     if end is None:
         end = event.end if start is None or start >= event.end else min(event.end, start + longest)
         end = end if start is None or end > start else start + timedelta(hours=1)
@@ -49,6 +80,8 @@ def pick_step(raw: str | None, start: datetime, end: datetime) -> str:
 
 def presets(event, feed) -> list[dict]:
     out = [{"label": "Whole event", "start": event.start, "end": event.end}]
+    if chosen := default_range(event, feed):
+        out.insert(0, {"label": "On air with data", "start": chosen[0], "end": chosen[1]})
     session = feed.session
     if session is not None:
         day = timezone.localtime(session.scheduled_start, event.tz).replace(
@@ -155,8 +188,8 @@ def context(event, feed, params, user) -> dict:
         "failovers": failovers,
         "siblings": [sibling for sibling, _ in others],
         "chart_left": 58,
-        "chart_plot_width": 900 - 58 - 12,
-        "chart_width": 900,
+        "chart_plot_width": CHART_WIDTH - 58 - 12,
+        "chart_width": CHART_WIDTH,
     }
 
 
@@ -215,6 +248,7 @@ def _chart(feed, group, others, spans, start, end):
         end=end,
         tz=timezone.get_current_timezone(),  # the viewer's zone (tally_tz cookie)
         spans=spans,
-        width=900,
-        height=180,
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        hover=True,
     )

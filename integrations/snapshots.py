@@ -256,7 +256,12 @@ def sparkline_for(content: dict, marker: datetime) -> str:
     for feed in content["feeds"]:
         for one in feed["series"]:
             if one["points"]:
-                return charts.sparkline(_points(one["points"]), marker=marker)
+                return charts.sparkline(
+                    _points(one["points"]),
+                    marker=marker,
+                    label=one["metric"],
+                    unit=one.get("unit", ""),
+                )
     return ""
 
 

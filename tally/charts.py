@@ -7,6 +7,7 @@ axes so the page's CSS (dark board, white PDF) decides.
 """
 
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -16,6 +17,9 @@ PALETTE = ["#4ea1ff", "#ffb000", "#3fb950", "#f778ba", "#a371f7", "#ff7b72"]
 ALERT_FILL = "#f85149"
 ONAIR_FILL = "#3fb950"
 FAILOVER_FILL = "#79c0ff"
+# Entries are marked in the text colour (white on the dark board, ink in the PDF), dashed with
+# a flag on top: never a colour the data lines use.
+ENTRY_STROKE = "currentColor"
 
 
 @dataclass
@@ -144,8 +148,12 @@ def line_chart(
     spans: list[Span] = (),
     width: int = 640,
     height: int = 170,
+    hover: bool = False,
 ) -> str:
-    """An SVG line chart of one metric (one unit) over [start, end], times in `tz`."""
+    """An SVG line chart of one metric (one unit) over [start, end], times in `tz`.
+
+    With `hover`, the SVG carries its series as data attributes for the page's crosshair
+    (static/js/feed-zoom.js reads every chart's value at the moment under the pointer)."""
     box = Layout(width=width, height=height)
     seconds = max((end - start).total_seconds(), 1)
     values = [v for s in series for _, v in s.points if v is not None and math.isfinite(v)]
@@ -164,9 +172,10 @@ def line_chart(
 
     unit = series[0].unit if series else ""
     label = f"{title} ({unit})" if unit else title
+    data = _hover_data(series, start, end, box, label) if hover else ""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}">',
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}"{data}>',
         f"<title>{escape(label)}</title>",
         f'<text x="{box.left}" y="14" font-size="12" font-weight="600" fill="currentColor">'
         f"{escape(label)}</text>",
@@ -200,9 +209,51 @@ def line_chart(
     return "".join(parts)
 
 
+def _hover_data(series: list[Series], start: datetime, end: datetime, box, label: str) -> str:
+    """data-* attributes for the crosshair: the plot's geometry and, per line, its colour
+    and points as seconds since `start` (compact), gaps kept as null."""
+    lines = [
+        {
+            "label": one.label,
+            "unit": one.unit,
+            "colour": PALETTE[index % len(PALETTE)],
+            "t": [round((m - start).total_seconds(), 1) for m, _ in one.points],
+            "v": [
+                None if v is None or not math.isfinite(v) else round(v, 4) for _, v in one.points
+            ],
+        }
+        for index, one in enumerate(series)
+    ]
+    attrs = {
+        "data-start": start.isoformat(),
+        "data-seconds": f"{max((end - start).total_seconds(), 1):g}",
+        "data-left": f"{box.left}",
+        "data-plot-width": f"{box.plot_w:g}",
+        "data-top": f"{box.top}",
+        "data-plot-height": f"{box.plot_h:g}",
+        "data-title": label,
+        "data-series": json.dumps(lines, separators=(",", ":")),
+    }
+    return "".join(f' {name}="{escape(value, quote=True)}"' for name, value in attrs.items())
+
+
+def _entry_mark(span: Span, x, box) -> str:
+    """An entry: a dashed line in the text colour with a small flag on top."""
+    ex = x(span.start)
+    return (
+        f'<g class="span span-entry"><title>{escape(span.label)}</title>'
+        f'<line x1="{ex:.1f}" y1="{box.top}" x2="{ex:.1f}" y2="{box.top + box.plot_h}" '
+        f'stroke="{ENTRY_STROKE}" stroke-width="1.5" stroke-dasharray="3 3"/>'
+        f'<path d="M{ex:.1f},{box.top} l7,3.5 l-7,3.5 z" fill="{ENTRY_STROKE}"/></g>'
+    )
+
+
 def _spans(spans, x, box) -> list[str]:
     parts = []
     for span in spans:
+        if span.kind == "entry":
+            parts.append(_entry_mark(span, x, box))
+            continue
         x1 = x(span.start)
         x2 = x(span.end) if span.end else box.left + box.plot_w
         fill = {"onair": ONAIR_FILL, "failover": FAILOVER_FILL}.get(span.kind, ALERT_FILL)
@@ -245,8 +296,14 @@ def _axes(ticks, y, box, start, end, tz, x) -> list[str]:
             f'<line x1="{tx:.1f}" y1="{bottom}" x2="{tx:.1f}" y2="{bottom + 4}" '
             'stroke="currentColor" stroke-opacity="0.6"/>'
         )
+        # Labels at the edges are anchored inward so the last (and first) is not clipped.
+        anchor = "middle"
+        if tx > box.left + box.plot_w - 30:
+            anchor = "end"
+        elif tx < box.left + 30:
+            anchor = "start"
         parts.append(
-            f'<text x="{tx:.1f}" y="{bottom + 15}" font-size="10" text-anchor="middle" '
+            f'<text x="{tx:.1f}" y="{bottom + 15}" font-size="10" text-anchor="{anchor}" '
             f'fill="currentColor">{label}</text>'
         )
     parts.append(
@@ -292,8 +349,11 @@ def sparkline(
     width: int = 120,
     height: int = 24,
     marker: datetime | None = None,
+    label: str = "",
+    unit: str = "",
 ) -> str:
-    """A tiny line for the board: shape only, gaps kept, the entry's moment marked."""
+    """A tiny line for the board: gaps kept, the entry's moment marked; with a `label`, the
+    metric's name and its scale (lowest to highest value, unit) above the line."""
     finite = [(m, v) for m, v in points if v is not None and math.isfinite(v)]
     if not finite:
         return ""
@@ -304,16 +364,29 @@ def sparkline(
     high = max(v for _, v in finite)
     span = (high - low) or 1.0
 
+    caption = ""
+    if label:
+        scale = f"{format_value(low)}\u2013{format_value(high)}" + (f" {unit}" if unit else "")
+        caption = f"{label} {scale}"
+        width, height = max(width, 160), height + 12
+    top = 12 if label else 0
+
     def x(moment):
         return 1 + (moment - start).total_seconds() / seconds * (width - 2)
 
     def y(value):
-        return height - 2 - (value - low) / span * (height - 4)
+        return height - 2 - (value - low) / span * (height - 4 - top)
 
+    described = f'role="img" aria-label="{escape(caption)}"' if label else 'aria-hidden="true"'
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" aria-hidden="true">'
+        f'height="{height}" viewBox="0 0 {width} {height}" {described}>'
     ]
+    if label:
+        parts.append(
+            f"<title>{escape(caption)}</title>"
+            f'<text x="1" y="9" font-size="9" fill="currentColor">{escape(caption)}</text>'
+        )
     for run in split_runs(points, typical_gap(points)):
         coords = " ".join(f"{x(m):.1f},{y(v):.1f}" for m, v in run)
         parts.append(
@@ -321,7 +394,7 @@ def sparkline(
         )
     if marker is not None and start <= marker <= end:
         parts.append(
-            f'<line x1="{x(marker):.1f}" y1="0" x2="{x(marker):.1f}" y2="{height}" '
+            f'<line x1="{x(marker):.1f}" y1="{top}" x2="{x(marker):.1f}" y2="{height}" '
             'stroke="currentColor" stroke-width="1" stroke-dasharray="2 2"/>'
         )
     parts.append("</svg>")

@@ -165,7 +165,7 @@ def store_columns(columns: Columns) -> Stored:
         # aggregates (a tenth of the rows) are added to the rollups. A key repeated within the
         # batch fails that COPY: then, as with an overlap, the rows are staged and merged.
         if not overlap and _copy_new(cursor.cursor, copy % SAMPLE_TABLE, data):
-            _add_rollups(cursor, rollup_copy_data(columns, micros))
+            _add_rollups(cursor, rollup_copy_data(columns, micros), min(micros), max(micros))
             return Stored(len(columns[0]))
         _temp_table(cursor, STAGING_TABLE, SAMPLE_TABLE)
         with cursor.cursor.copy(copy % STAGING_TABLE) as stream:
@@ -183,16 +183,33 @@ def _temp_table(cursor, name: str, like: str) -> None:
     cursor.execute(f"TRUNCATE {name}")
 
 
-def _add_rollups(cursor, data: bytes) -> None:
+def _add_rollups(cursor, data: bytes, first: int, last: int) -> None:
     """Add a batch's 10 s and 1 min aggregates (binary COPY data) to the rollups, in key
-    order (concurrent batches lock rollup rows in the same order)."""
+    order (concurrent batches lock rollup rows in the same order).
+
+    Called only when no stored sample of the batch's feeds and metrics lies between its first
+    and last sample (`first`, `last`: _micros), with the feeds locked: a bucket wholly inside
+    that range has no rollup row yet, so those (nearly all) are plainly inserted, which costs
+    about a third less than the upsert the buckets at the edges need.
+    """
     _temp_table(cursor, ROLLUP_STAGING_TABLE, ROLLUP_TABLE)
     columns = ", ".join(ROLLUP_COLUMNS)
     with cursor.cursor.copy(
         f"COPY {ROLLUP_STAGING_TABLE} ({columns}) FROM STDIN (FORMAT BINARY)"
     ) as stream:
         stream.write(data)
-    cursor.execute(_ROLLUP_ADD)
+    inside = {"first": _PG_EPOCH + timedelta(microseconds=first)}
+    inside["end"] = _PG_EPOCH + timedelta(microseconds=last + 1)
+    raw = cursor.cursor  # psycopg's: a failed INSERT never reaches Django's wrapper
+    raw.execute("SAVEPOINT tally_new_buckets")
+    try:
+        raw.execute(_ROLLUP_ADD_INSIDE, inside)
+    except psycopg.errors.UniqueViolation:
+        # A bucket row without raw samples left (raw pruned, rollups kept): merge them all.
+        raw.execute("ROLLBACK TO SAVEPOINT tally_new_buckets")
+        inside["end"] = inside["first"]  # nothing is inside: every bucket takes the upsert
+    raw.execute("RELEASE SAVEPOINT tally_new_buckets")
+    cursor.execute(_ROLLUP_ADD_EDGES, inside)
 
 
 def _copy_new(raw_cursor, copy: str, data: bytes) -> bool:
@@ -426,10 +443,17 @@ def rollup_copy_data(columns: Columns, micros: list[int]) -> bytes:
     return b"".join((_COPY_HEADER, body, _COPY_TRAILER))
 
 
-# The staged aggregates added to the rollups, in key order (ROLLUP_COLUMNS is that order).
-_ROLLUP_ADD = f"""
+# The staged aggregates added to the rollups, in key order (ROLLUP_COLUMNS is that order):
+# buckets wholly inside the batch's time range are new (see _add_rollups), the others merge.
+_INSIDE = "bucket >= %(first)s AND bucket + make_interval(secs => step) <= %(end)s"
+_ROLLUP_ADD_INSIDE = f"""
 INSERT INTO {ROLLUP_TABLE} ({", ".join(ROLLUP_COLUMNS)})
-SELECT {", ".join(ROLLUP_COLUMNS)} FROM {ROLLUP_STAGING_TABLE} ORDER BY 1, 2, 3, 4
+SELECT {", ".join(ROLLUP_COLUMNS)} FROM {ROLLUP_STAGING_TABLE} WHERE {_INSIDE} ORDER BY 1, 2, 3, 4
+"""
+_ROLLUP_ADD_EDGES = f"""
+INSERT INTO {ROLLUP_TABLE} ({", ".join(ROLLUP_COLUMNS)})
+SELECT {", ".join(ROLLUP_COLUMNS)} FROM {ROLLUP_STAGING_TABLE} WHERE NOT ({_INSIDE})
+ORDER BY 1, 2, 3, 4
 ON CONFLICT (feed_id, step, metric_id, bucket) DO UPDATE SET
     min = least({ROLLUP_TABLE}.min, excluded.min),
     max = greatest({ROLLUP_TABLE}.max, excluded.max),

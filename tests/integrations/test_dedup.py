@@ -97,6 +97,21 @@ def test_consecutive_batches_sharing_a_minute_add_up_to_exact_rollups(operator_t
     assert_rollups_exact()
 
 
+def test_a_batch_over_rollups_whose_raw_samples_are_gone_adds_to_them(operator_token_api, event):
+    body = capture_on_air("clean-1.srt-stats.jsonl")
+    post_srt(operator_token_api, body)
+    (first,) = process_all()
+    rollup = TelemetryRollup.objects.filter(step=60).order_by("bucket", "metric_id").first()
+    with connection.cursor() as cursor:  # raw samples pruned, rollups kept
+        cursor.execute(f"DELETE FROM {storage.SAMPLE_TABLE}")
+    post_srt(operator_token_api, body)
+    again = process_all()[-1]
+    assert again.state == "done" and again.samples == first.samples
+    key = {"feed_id": rollup.feed_id, "metric_id": rollup.metric_id, "bucket": rollup.bucket}
+    after = TelemetryRollup.objects.get(step=60, **key)
+    assert (after.count, after.sum) == (2 * rollup.count, pytest.approx(2 * rollup.sum))
+
+
 def test_ffmpeg_progress_resent_stores_nothing_twice(operator_token_api, event):
     body = capture("clean-1.ffmpeg-progress.txt").read_bytes()
     url = f"/api/v1/ingest/ffmpeg/summit/kn1-contrib-a/?started_at={iso(KEYNOTE_START)}"

@@ -17,7 +17,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from integrations import onair, review, snapshots
+from integrations import onair, pipelines, review, snapshots
 from integrations import selectors as telemetry
 from retro import loop, showclock
 from retro.actions import OPEN_STATUSES
@@ -302,7 +302,8 @@ def chart_svgs_for_entry(entry: Entry) -> list[str]:
 
 
 def _metric_rank(metric) -> tuple[int, str]:
-    rank = KEY_METRICS.index(metric.name) if metric.name in KEY_METRICS else len(KEY_METRICS)
+    name = pipelines.base(metric.name)  # one pipeline's series ranks as its metric
+    rank = KEY_METRICS.index(name) if name in KEY_METRICS else len(KEY_METRICS)
     return rank, metric.name
 
 

@@ -237,15 +237,37 @@ def celery_worker(django_db_setup, django_db_blocker):
 
 
 _skipped: list[tuple[str, str]] = []
+_finished: set[str] = set()
 
 
 def pytest_runtest_logreport(report):
+    if report.when == "teardown":
+        _finished.add(report.nodeid)
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         _skipped.append((report.nodeid, reason))
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """A run that ends "green" without finishing every test it collected fails.
+
+    A stray signal can stop a parallel run's process early; its tests then never report, and
+    the run must not pass for it. (Parallel workers check nothing: each collects everything.)
+    """
+    if hasattr(session.config, "workerinput") or exitstatus != 0:
+        return
+    missing = session.testscollected - len(_finished)
+    if missing > 0:
+        session.config._tally_unfinished = missing
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter):
+    unfinished = getattr(terminalreporter.config, "_tally_unfinished", 0)
+    if unfinished:
+        terminalreporter.write_sep(
+            "!", f"{unfinished} COLLECTED TESTS NEVER FINISHED: the run is a failure", red=True
+        )
     if not _skipped:
         return
     tr = terminalreporter

@@ -203,6 +203,10 @@ def _add_delivery(webhook: Webhook, name: str, key: str, event: Event, subject) 
 
 
 def _queue_attempt(delivery_id: int, attempts: int, countdown: float = 0) -> None:
+    if countdown and settings.CELERY_TASK_ALWAYS_EAGER:
+        # Embedded mode runs tasks inline and cannot wait: the retry stays pending (at its
+        # next_attempt_at) for resend_stalled, instead of looping through the schedule now.
+        return
     kwargs = {"delivery_id": delivery_id, "attempts": attempts}
     transaction.on_commit(
         lambda: task_named(DELIVER_TASK).apply_async(kwargs=kwargs, countdown=countdown)

@@ -235,12 +235,13 @@ def detect(
         FeedTelemetryStatus.objects.get_or_create(feed_id=feed_id)
         FeedTelemetryStatus.objects.select_for_update().filter(feed_id=feed_id).first()
     changed = 0
+    recent = recent_bitrates(samples_by_feed)
     for feed_id in sorted(feed_ids):
         feed = feeds.get(feed_id)
         if feed is None:
             continue
         samples = samples_by_feed.get(feed_id, [])
-        found = sample_breaches(feed, samples, limits, batch.format, metric_ids)
+        found = sample_breaches(feed, samples, limits, batch.format, metric_ids, recent)
         if batch.format == "ffmpeg":
             found += encoder_exits(samples, alerts_by_feed.get(feed_id, []))
         found += alert_spans(feed_id, alerts_by_feed.get(feed_id, []))
@@ -294,8 +295,10 @@ def sample_breaches(
     limits: dict,
     fmt: str,
     metric_ids: dict[str, int] | None = None,
+    recent: dict[tuple[int, str], list[float]] | None = None,
 ) -> list[Breach]:
-    """Threshold breaches in one feed's new samples (one metric at a time)."""
+    """Threshold breaches in one feed's new samples (one metric at a time). `recent`
+    (recent_bitrates of the batch) saves a query per bitrate series."""
     if not samples:
         return []
     # Only the metrics the rules watch, and the most reported one (for gaps), are grouped: a
@@ -325,7 +328,7 @@ def sample_breaches(
         ]
         found += _to_breaches(points, kind, metric, "frames", spacing, limits)
     found += _srt_loss(by_metric, spacing, limits)
-    found += _bitrate_drops(feed, by_metric, spacing, limits)
+    found += _bitrate_drops(feed, by_metric, spacing, limits, recent)
     found += _gaps(feed, by_metric, limits, fmt, metric_ids or {})
     found += _reconnects(feed, by_metric, metric_ids or {})
     found += _captions_missing(feed, by_metric, limits, metric_ids or {})
@@ -354,13 +357,16 @@ def _srt_loss(by_metric, spacing, limits) -> list[Breach]:
     return _to_breaches(points, K.PACKET_LOSS, SRT_LOSS[0], "%", spacing, limits)
 
 
-def _bitrate_drops(feed, by_metric, spacing, limits) -> list[Breach]:
+def _bitrate_drops(feed, by_metric, spacing, limits, recent=None) -> list[Breach]:
     """Two or more samples in a row below bitrate_drop_pct of the recent median."""
     found = []
     if limits["bitrate_drop_pct"] <= 0:
         return found
     for metric, series in _ruled(by_metric, BITRATES):
-        reference = statistics.median([s.value for s in series] + _recent(feed, metric, series))
+        before = recent.get((feed.pk, metric)) if recent is not None else None
+        if before is None:
+            before = _recent(feed, metric, series)
+        reference = statistics.median([s.value for s in series] + before)
         if reference <= 0:
             continue
         floor = reference * limits["bitrate_drop_pct"] / 100
@@ -382,6 +388,33 @@ def _bitrate_drops(feed, by_metric, spacing, limits) -> list[Breach]:
             worst=min,
             detail={"reference": round(reference, 3)},
         )
+    return found
+
+
+def recent_bitrates(samples_by_feed: dict[int, list[Sample]]) -> dict[tuple[int, str], list]:
+    """_recent for every bitrate series of a batch, in one query: {(feed id, metric): values}.
+    A batch spanning many feeds (a Prometheus remote write) would otherwise query per feed."""
+    firsts: dict[tuple[int, str], datetime] = {}
+    for feed_id, samples in samples_by_feed.items():
+        names = [m for m in set(map(_METRIC, samples)) if pipelines.base(m) in BITRATES]
+        if names:
+            metrics, times = list(map(_METRIC, samples)), list(map(_TIME, samples))
+            for name in names:
+                firsts[(feed_id, name)] = min(compress(times, map(name.__eq__, metrics)))
+    if len(firsts) < 2:
+        return {}  # one series: _recent asks for exactly its window
+    rows = TelemetryRollup.objects.filter(
+        step=60,
+        feed_id__in={feed_id for feed_id, _ in firsts},
+        metric__name__in={name for _, name in firsts},
+        bucket__gte=min(firsts.values()) - BITRATE_LOOKBACK,
+        bucket__lt=max(firsts.values()) - timedelta(minutes=1),
+    ).values_list("feed_id", "metric__name", "bucket", "sum", "count")
+    found: dict[tuple[int, str], list] = {key: [] for key in firsts}
+    for feed_id, name, bucket, total, count in rows:
+        first = firsts.get((feed_id, name))
+        if first and count and first - BITRATE_LOOKBACK <= bucket < first - timedelta(minutes=1):
+            found[(feed_id, name)].append(total / count)
     return found
 
 

@@ -350,6 +350,18 @@ def _quarantine_sources(batch: IngestBatch, unmapped: dict[str, list[int]]) -> N
         row.save()
 
 
+def _locked_statuses(feed_ids: list[int]) -> dict[int, FeedTelemetryStatus]:
+    """The feeds' status rows, created if missing and locked in feed order (one query each
+    way, however many feeds a batch touches: a remote write spans them all)."""
+    if not feed_ids:
+        return {}
+    FeedTelemetryStatus.objects.bulk_create(
+        [FeedTelemetryStatus(feed_id=feed_id) for feed_id in feed_ids], ignore_conflicts=True
+    )
+    rows = FeedTelemetryStatus.objects.select_for_update().filter(feed_id__in=feed_ids)
+    return {row.feed_id: row for row in rows.order_by("feed_id")}
+
+
 def after_batch_stored(
     batch: IngestBatch,
     samples_by_feed: dict[int, list[Sample]],
@@ -363,19 +375,23 @@ def after_batch_stored(
     `metric_ids` (name -> id of every metric in the batch) saves looking them up again.
     """
     ids = metric_ids if metric_ids is not None else _metric_ids(samples_by_feed)
-    for feed_id, samples in samples_by_feed.items():
-        if not samples:
-            continue
+    statuses = _locked_statuses([f for f, samples in samples_by_feed.items() if samples])
+    by_latest: dict[datetime, list[int]] = defaultdict(list)  # one UPDATE per distinct time
+    for feed_id, status in statuses.items():
+        samples = samples_by_feed[feed_id]
         latest = max(map(_TIME, samples))
-        status, _ = FeedTelemetryStatus.objects.select_for_update().get_or_create(feed_id=feed_id)
         if status.last_sample_at is None or latest > status.last_sample_at:
-            status.last_sample_at = latest
-        status.last_batch_at = timezone.now()
+            by_latest[latest].append(feed_id)
         known = set(status.metric_ids)
         new = known | set(map(ids.__getitem__, set(map(_METRIC, samples))))
         if new != known:
             status.metric_ids = sorted(new)
-        status.save()
+            status.save(update_fields=["metric_ids"])
+    FeedTelemetryStatus.objects.filter(feed_id__in=list(statuses)).update(
+        last_batch_at=timezone.now()
+    )
+    for latest, feed_ids in by_latest.items():
+        FeedTelemetryStatus.objects.filter(feed_id__in=feed_ids).update(last_sample_at=latest)
     if getattr(settings, "TALLY_DETECT_ANOMALIES", True):
         anomalies.detect(batch, samples_by_feed, alerts_by_feed or {}, ids)
 

@@ -41,9 +41,9 @@ def default_range(event, feed, now: datetime | None = None) -> tuple[datetime, d
     if session is not None:
         begin = session.actual_start or session.scheduled_start
         finish = session.actual_end or session.scheduled_end
-        window = (begin - ON_AIR_MARGIN, finish + ON_AIR_MARGIN)
+        window = (begin - ON_AIR_MARGIN, min(finish, last or finish) + ON_AIR_MARGIN)
         if last is not None and last >= window[0]:
-            return window
+            return window  # ends with the data when it stopped before the session did
     if last is not None:
         return last - LIVE_WINDOW, last
     return None

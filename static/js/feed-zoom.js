@@ -109,7 +109,7 @@
     });
   }
   function show(when) {
-    var text = new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
+    var text = new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short" });
     charts.forEach(function (c) {
       var f = (when - c.start) / (c.seconds * 1000);
       ensure(c);

@@ -146,7 +146,7 @@
       if (!r) return;
       keep.value = r.id;
       input.value = r.ref + " " + r.body.slice(0, 60);
-      picked.textContent = "Keeps " + r.ref + " (" + r.votes + " votes" + (r.session ? ", " + r.session : "") + ")";
+      picked.textContent = "Keeps " + r.ref + " (" + r.votes + (r.votes === 1 ? " vote" : " votes") + (r.session ? ", " + r.session : "") + ")";
       close();
     }
     function highlight(i) {
@@ -182,11 +182,16 @@
       options.hidden = false;
       input.setAttribute("aria-expanded", "true");
     }
+    var asked = 0;
     function search() {
       var url = input.dataset.candidates + "?q=" + encodeURIComponent(input.value.trim());
+      var mine = ++asked;  // an older answer arriving late must not replace a newer one
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-        .then(function (body) { results = body.results; active = -1; draw(); });
+        .then(function (body) {
+          if (mine !== asked) return;
+          results = body.results; active = -1; draw();
+        });
     }
     input.addEventListener("input", function () {
       keep.value = "";

@@ -34,7 +34,7 @@ def test_the_feed_page_draws_key_metrics_with_on_air_anomalies_and_entries(
     assert page.status_code == 200
     html = page.content.decode()
     assert html.count('class="chart"') >= 5  # bitrate, loss, dropped, retransmitted, rtt
-    assert "1m rollups" in html  # the whole event (4 days) reads 1 min rollups
+    assert "10s rollups" in html  # the on-air window with data (30 min) reads 10 s rollups
     assert 'class="span span-onair"' in html and 'class="span span-entry"' in html
     assert "Packet loss" in html and "Loss seen on A" in html
     assert "Whole event" in html and "On air ± 30 min" in html

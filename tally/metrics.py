@@ -41,7 +41,28 @@ def configure() -> str | None:
     if path:
         Path(path).mkdir(parents=True, exist_ok=True)
         clean_after_last_run(Path(path))
+        if Path(path).parent == Path(settings.DATA_DIR) / "prometheus":
+            sweep_finished_runs(Path(path).parent, keep=Path(path))
     return path or None
+
+
+STALE_FOLDER = 24 * 3600
+
+
+def sweep_finished_runs(parent: Path, keep: Path) -> None:
+    """Other queue prefixes' folders under the default parent (test runs, benchmarks): their
+    files once every writer is gone, the empty folder a day later (a run just starting has
+    made its folder but written nothing yet)."""
+    for folder in parent.iterdir():
+        if folder == keep or not folder.is_dir():
+            continue
+        try:
+            stale = time.time() - folder.stat().st_mtime > STALE_FOLDER
+            clean_after_last_run(folder)
+            if stale:
+                folder.rmdir()  # only when empty
+        except OSError:
+            pass
 
 
 def _alive(pid: int) -> bool:

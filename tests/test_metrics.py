@@ -4,6 +4,7 @@ from real worker processes, database gauges at scrape time), and the multiproces
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -140,3 +141,19 @@ def test_the_folder_is_emptied_only_when_every_writer_is_gone(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_folders_of_finished_runs_are_swept(tmp_path):
+    keep, finished, running = tmp_path / "mine", tmp_path / "old-run", tmp_path / "new-run"
+    for folder in (keep, finished, running):
+        folder.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (finished / f"counter_{done.stdout.strip()}.db").write_bytes(b"x")
+    (keep / f"counter_{done.stdout.strip()}.db").write_bytes(b"x")
+    day_ago = time.time() - metrics.STALE_FOLDER - 60
+    os.utime(finished, (day_ago, day_ago))
+    metrics.sweep_finished_runs(tmp_path, keep=keep)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "new-run"]
+    assert list(keep.iterdir())  # the current folder is clean_after_last_run's business

@@ -15,7 +15,7 @@ class FinalizeSerializer(serializers.Serializer):
 
 
 class ReopenSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class FinalizeResultSerializer(serializers.Serializer):

@@ -78,3 +78,4 @@ def test_procfile_processes_start_and_web_answers(tmp_path, settings):
         os.killpg(honcho.pid, 15)
         output = honcho.communicate(timeout=30)[0]
     assert "worker.1" in output and "beat.1" in output and "slow.1" in output
+    assert "webhooks.1" in output

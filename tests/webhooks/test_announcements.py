@@ -192,3 +192,33 @@ def test_a_finalized_retro_is_announced(
     assert "Retro of Test Summit finalized" in message["text"]
     assert "Rehearsal day left" in message["text"]
     assert "/events/summit/retro/|Open in Tally>" in message["text"]
+
+
+def test_an_attempt_left_behind_by_a_dead_worker_is_sent_again(
+    webhook_worker, allow_local, lead, event
+):
+    """A delivery claimed by a worker that died (attempts taken, nothing recorded) is queued
+    again by the beat task once its attempt is overdue, with the same delivery id."""
+    with Receiver() as receiver:
+        webhook = services.create_webhook(
+            event=lead.memberships.get().event,
+            actor=lead,
+            url=receiver.url,
+            events=["entry.created"],
+        )
+        long_ago = timezone.now() - timedelta(minutes=10)
+        delivery = Delivery.objects.create(
+            webhook=webhook,
+            event_name="entry.created",
+            key="orphan",
+            body=b'{"n": 1}',
+            attempts=1,
+            first_attempt_at=long_ago,
+            last_attempt_at=long_ago,
+            next_attempt_at=long_ago,
+        )
+        assert services.resend_stalled() >= 1
+        [got] = wait_for(lambda: receiver.for_event("entry.created") or None, timeout=30)
+    assert got.headers["X-Tally-Delivery"] == str(delivery.uuid)
+    delivery = wait_for(lambda: Delivery.objects.filter(pk=delivery.pk, state="delivered").first())
+    assert delivery.attempts == 2

@@ -143,7 +143,9 @@ def test_merge_candidates_match_words_or_reference_of_the_same_kind_only(
     url = f"/events/{event.slug}/retro/merge/{dup.pk}/candidates/"
     found = lead_client.get(url, {"q": "captions lag"}).json()["results"]
     assert [r["id"] for r in found] == [str(keep.pk)]  # not itself, not the win
-    assert lead_client.get(url, {"q": "path B"}).json()["results"][0]["body"] == "SRT loss on path B"
+    assert (
+        lead_client.get(url, {"q": "path B"}).json()["results"][0]["body"] == "SRT loss on path B"
+    )
     by_ref = lead_client.get(url, {"q": f"#{str(keep.pk)[:6]}"}).json()["results"]
     assert [r["id"] for r in by_ref] == [str(keep.pk)]
     assert lead_client.get(url, {"q": ""}).json()["results"]  # focus lists the most voted
@@ -194,9 +196,7 @@ def test_a_form_sent_without_js_comes_back_to_its_page_of_the_meeting(
 ):
     entry, _ = services.log_entry(event=event, author=operator, kind="learning", body="Lag")
     here = page_url(event, kind="learning", page=2)
-    response = operator_client.post(
-        f"/events/{event.slug}/retro/vote/{entry.pk}/", {"next": here}
-    )
+    response = operator_client.post(f"/events/{event.slug}/retro/vote/{entry.pk}/", {"next": here})
     assert response.status_code == 302 and response["Location"] == f"{here}#entry-{entry.pk}"
     elsewhere = operator_client.post(
         f"/events/{event.slug}/retro/vote/{entry.pk}/", {"next": "https://evil.example/"}

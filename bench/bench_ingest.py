@@ -26,6 +26,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,9 @@ if not os.environ.get("DATABASE_URL"):
 
     choose_services(os.environ)
 os.environ["TALLY_QUEUE_PREFIX"] = f"benchingest{os.getpid()}-"
+# This run's own prometheus-client value files (gunicorn and the workers inherit it), outside
+# the shared data folder, whose finished-run folders other processes sweep away.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tally-bench-ingest-metrics-")
 os.environ.setdefault("TALLY_LOG_LEVEL", "WARNING")
 
 from common import ROOT, report, setup_django

@@ -74,9 +74,9 @@ def finalize_preview(event: Event, *, now: datetime | None = None) -> FinalizePr
         preview.problems["override_reason"] = [ONLY_WINS_MESSAGE]
     preview.undecided = loop.undecided_learnings(event)
     if preview.undecided:
-        preview.problems["learnings"] = [
-            UNDECIDED_MESSAGE.format(count=len(preview.undecided))
-        ] + [f"#{str(e.pk)[:8]}: {e.body[:80]}" for e in preview.undecided]
+        preview.problems["learnings"] = [UNDECIDED_MESSAGE.format(count=len(preview.undecided))] + [
+            f"#{str(e.pk)[:8]}: {e.body[:80]}" for e in preview.undecided
+        ]
     return preview
 
 

@@ -29,9 +29,7 @@ def _preview_json(preview: finalize.FinalizePreview) -> dict:
         "finalized": preview.event.retro_finalized,
         "counts": {**preview.counts, "total": preview.total},
         "live": preview.live,
-        "undecided_learnings": [
-            {"id": str(e.pk), "body": e.body[:200]} for e in preview.undecided
-        ],
+        "undecided_learnings": [{"id": str(e.pk), "body": e.body[:200]} for e in preview.undecided],
         "problems": preview.problems,
         "needs_reason": preview.needs_reason,
     }

@@ -50,4 +50,3 @@ def dual_time(value: datetime | None, event=None):
 def event_time(value: datetime | None, event):
     """A time in the event's own zone, with its label."""
     return format_in_zone(value, event)
-

@@ -22,6 +22,7 @@ import hmac
 import logging
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -49,15 +50,23 @@ def configure() -> str | None:
 STALE_FOLDER = 24 * 3600
 
 
+def fs_now(folder: Path) -> float:
+    """The file system's clock (a new file's mtime): what folder mtimes compare with, also
+    when faketime moves the process's clock but not the kernel's timestamps."""
+    with tempfile.TemporaryFile(dir=folder) as probe:
+        return os.fstat(probe.fileno()).st_mtime
+
+
 def sweep_finished_runs(parent: Path, keep: Path) -> None:
     """Other queue prefixes' folders under the default parent (test runs, benchmarks): their
     files once every writer is gone, the empty folder a day later (a run just starting has
     made its folder but written nothing yet)."""
+    now = fs_now(parent)
     for folder in parent.iterdir():
         if folder == keep or not folder.is_dir():
             continue
         try:
-            stale = time.time() - folder.stat().st_mtime > STALE_FOLDER
+            stale = now - folder.stat().st_mtime > STALE_FOLDER
             clean_after_last_run(folder)
             if stale:
                 folder.rmdir()  # only when empty

@@ -4,7 +4,6 @@ from real worker processes, database gauges at scrape time), and the multiproces
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -152,7 +151,7 @@ def test_folders_of_finished_runs_are_swept(tmp_path):
     )
     (finished / f"counter_{done.stdout.strip()}.db").write_bytes(b"x")
     (keep / f"counter_{done.stdout.strip()}.db").write_bytes(b"x")
-    day_ago = time.time() - metrics.STALE_FOLDER - 60
+    day_ago = metrics.fs_now(tmp_path) - metrics.STALE_FOLDER - 60
     os.utime(finished, (day_ago, day_ago))
     metrics.sweep_finished_runs(tmp_path, keep=keep)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "new-run"]

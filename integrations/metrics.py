@@ -15,6 +15,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from retro.models import Entry
+from tally.metrics import record
 
 from .models import Anomaly, IngestBatch
 
@@ -38,7 +39,11 @@ LAG = Histogram(
 
 
 def observe_batch(batch: IngestBatch) -> None:
-    """Count a batch the worker just processed."""
+    """Count a batch the worker just processed (never failing the task: tally.metrics.record)."""
+    record(lambda: _count_batch(batch))
+
+
+def _count_batch(batch: IngestBatch) -> None:
     fmt = batch.format
     SAMPLES.labels(fmt).inc(batch.samples)
     REJECTED.labels(fmt).inc(batch.rejected_count)

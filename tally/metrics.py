@@ -126,6 +126,21 @@ REQUEST_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+
+def record(count: Callable[[], None]) -> None:
+    """Count something without ever failing the work counted: when the multiprocess folder is
+    gone (removed by hand while Tally runs), make it again and retry once, else log and drop."""
+    try:
+        count()
+    except OSError:
+        try:
+            if MULTIPROC_DIR:
+                Path(MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+            count()
+        except OSError:
+            log.warning("metrics not recorded: %s unusable", MULTIPROC_DIR, exc_info=True)
+
+
 # --- Scrape-time gauges ----------------------------------------------------------
 
 _scrapers: list[Callable[[], Iterable]] = []
@@ -260,7 +275,7 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         method = request.method if request.method in _METHODS else "other"
-        REQUEST_LATENCY.labels(
-            _view_name(request), method, f"{response.status_code // 100}xx"
-        ).observe(time.perf_counter() - started)
+        labels = (_view_name(request), method, f"{response.status_code // 100}xx")
+        elapsed = time.perf_counter() - started
+        record(lambda: REQUEST_LATENCY.labels(*labels).observe(elapsed))
         return response

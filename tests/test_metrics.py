@@ -156,3 +156,18 @@ def test_folders_of_finished_runs_are_swept(tmp_path):
     metrics.sweep_finished_runs(tmp_path, keep=keep)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "new-run"]
     assert list(keep.iterdir())  # the current folder is clean_after_last_run's business
+
+
+def test_counting_never_fails_the_work_counted(tmp_path, monkeypatch, caplog):
+    folder = tmp_path / "removed-while-running"
+    monkeypatch.setattr(metrics, "MULTIPROC_DIR", str(folder))
+    calls = []
+
+    def count():
+        calls.append(1)
+        (folder / "counter_1.db").write_bytes(b"x")
+
+    metrics.record(count)
+    assert (len(calls), (folder / "counter_1.db").exists()) == (2, True)  # made again, retried
+    metrics.record(lambda: (tmp_path / "no" / "such" / "file").read_bytes())
+    assert "metrics not recorded" in caplog.text

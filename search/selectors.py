@@ -242,7 +242,7 @@ def _entry_source(entries: QuerySet, q: str) -> _Source:
     if not _use_postgres():
         text = _words_match(entries, q, ("body",))
         return _Source(
-            count=lambda: (text.values("pk").union(tagged.values("pk"))).count(),
+            count=lambda: text.count() + tagged.exclude(pk__in=text.values("pk")).count(),
             ranked=lambda n: _with_tags(_ranked_fallback(entries, q, n, ("body",)), tagged, n),
         )
     query = _query(q)

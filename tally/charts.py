@@ -191,7 +191,7 @@ def line_chart(
     for index, one in enumerate(series):
         parts += _lines(one, PALETTE[index % len(PALETTE)], x, y)
     if len(series) > 1:
-        parts += _legend(series, box)
+        parts += _legend(series, box, after=len(label))
     if marker is not None and start <= marker <= end:
         mx = x(marker)
         parts.append(
@@ -330,8 +330,9 @@ def _lines(one: Series, colour: str, x, y) -> list[str]:
     return parts
 
 
-def _legend(series: list[Series], box) -> list[str]:
-    parts, cursor = [], box.left + 220
+def _legend(series: list[Series], box, after: int = 0) -> list[str]:
+    # Starts after the chart's title (about 7 px a character at 12 px bold), never on it.
+    parts, cursor = [], box.left + max(220, 7 * after + 24)
     for index, one in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
         parts.append(f'<rect x="{cursor}" y="6" width="10" height="3" fill="{colour}"/>')

@@ -171,6 +171,7 @@ def test_choices_need_a_signed_in_person(anon_api):
 
 
 def test_the_page_shows_and_saves_the_choices(operator_client, operator):
+    assert b'href="/account/notifications/"' in operator_client.get("/").content  # every page
     page = operator_client.get("/account/notifications/")
     assert page.status_code == 200
     assert b'name="weekly_digest" checked' in page.content

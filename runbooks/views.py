@@ -180,6 +180,7 @@ def runbook_edit(request, slug):
         "base_revision": runbook.revision_number,
     }
     form = RunbookForm(request.POST or None, initial=initial)
+    form.fields["slug"].help_text = "A new slug moves the runbook to a new address."
     conflict = None
     chosen = []
     if request.method == "POST":

@@ -29,7 +29,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, Substr
+from django.db.models.functions import Coalesce, Greatest, Length, Substr
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -49,6 +49,7 @@ PER_PAGE = 30
 # the escaping done afterwards.
 START, STOP = "\ue000", "\ue001"
 SNIPPET_CHARS = 220
+SHORT_TEXT = 300  # characters: a text this short is its own snippet
 CANDIDATES = 150
 # The part of a body given to ts_headline: from LEAD characters before the first match.
 WINDOW, LEAD = 900, 150
@@ -410,22 +411,43 @@ def _headlines(model, pks: list, q: str) -> dict:
     if _use_postgres():
         rows = (
             model.objects.filter(pk__in=pks)
-            .annotate(at=_first_match(q))
+            .annotate(at=_first_match(q), body_length=Length("body"))
             .annotate(
-                headline=SearchHeadline(
-                    Case(
-                        When(at__gt=0, then=Substr("body", Greatest(F("at") - LEAD, 1), WINDOW)),
-                        default=F("body"),
-                        output_field=TextField(),
+                headline=Case(
+                    # A short text whole (fragments would drop the words after the last
+                    # match); a long one from the window around the first match.
+                    When(
+                        body_length__lte=SHORT_TEXT,
+                        then=SearchHeadline(
+                            "body",
+                            _query(q),
+                            config=CONFIG,
+                            start_sel=START,
+                            stop_sel=STOP,
+                            max_words=60,
+                            min_words=40,
+                            max_fragments=0,
+                        ),
                     ),
-                    _query(q),
-                    config=CONFIG,
-                    start_sel=START,
-                    stop_sel=STOP,
-                    max_words=30,
-                    min_words=12,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
+                    default=SearchHeadline(
+                        Case(
+                            When(
+                                at__gt=0,
+                                then=Substr("body", Greatest(F("at") - LEAD, 1), WINDOW),
+                            ),
+                            default=F("body"),
+                            output_field=TextField(),
+                        ),
+                        _query(q),
+                        config=CONFIG,
+                        start_sel=START,
+                        stop_sel=STOP,
+                        max_words=30,
+                        min_words=12,
+                        max_fragments=2,
+                        fragment_delimiter=" … ",
+                    ),
+                    output_field=TextField(),
                 )
             )
             .values_list("pk", "headline")

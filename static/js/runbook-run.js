@@ -107,7 +107,7 @@
       var badge = li.querySelector(".rb-state");
       if (badge) badge.textContent = LABEL[payload.state];
       var actions = li.querySelector(".rb-step-actions");
-      if (actions) actions.hidden = true;
+      if (actions) actions.style.display = "none"; // until the server's row comes back
     }
     if (payload.note !== undefined) {
       var note = li.querySelector(".rb-note");

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from retro import services as retro_services
 from runbooks.models import Runbook, RunbookLink
 from tests.conftest import PASSWORD
+from tests.runbooks.test_browser import _shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,6 +56,7 @@ def test_lead_previews_cites_a_learning_and_links_one(browser, live_server, runb
     page.locator("#rb-learning-q").press("ArrowDown")
     page.locator("#rb-learning-q").press("Enter")
     expect(page.locator("#rb-chosen li")).to_have_count(1)
+    _shot(page, "editor")
     page.fill("#id_summary", "Read back the passphrase")
     page.click("button:has-text('Save revision')")
     page.wait_for_url(f"**/runbooks/{runbook.slug}/")
@@ -65,9 +67,13 @@ def test_lead_previews_cites_a_learning_and_links_one(browser, live_server, runb
     page.locator(".rb-link summary").click()
     page.fill("#link-entry-q", "typo held")
     expect(page.locator("#link-entry-options li[role=option]")).to_have_count(1, timeout=4_000)
+    _shot(page, "link-picker")
     page.locator("#link-entry-options li[role=option]").click()
     page.click(".rb-link button:has-text('Link')")
     page.wait_for_url("**#learnings-h")
     link = RunbookLink.objects.get()
     assert (link.entry, link.runbook.pk) == (wanted, runbook.pk)
+    page.goto(f"{live_server.url}/search/?q=learning")
+    expect(page.locator(".rb-hit")).to_have_count(30)
+    _shot(page, "search")
     context.close()

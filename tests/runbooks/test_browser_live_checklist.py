@@ -62,6 +62,7 @@ def test_a_tick_shows_on_every_open_copy_and_an_offline_tick_is_sent_once(
     a.locator("#step-3 button:has-text('Save note')").click()
     a.wait_for_selector("#queue-status:has-text('2 waiting to send')", timeout=3_000)
     assert a.locator("#step-2.state-done.waiting").count() == 1
+    assert not a.locator("#step-2 button.rb-done").is_visible()  # no second tick offered
     assert a.locator(".rb-progress [data-count=done]").inner_text() == "2"
     time.sleep(1.5)
     assert RunStep.objects.get(run=run, number=2).state == "pending"

@@ -141,3 +141,9 @@ def test_every_link_of_a_broad_search_opens_a_page(
     assert len(urls) == found["count"] >= 40 + 2 + 1  # entries, both revisions, the session
     for url in urls:
         assert viewer_client.get(url).status_code == 200, url
+
+
+def test_a_short_entry_is_its_own_snippet(search_mode, viewer_api, event, lead):
+    _entry(event, lead, "Routine learning about the venue rack 12")
+    hit = _hits(viewer_api, q="learning")["results"][0]
+    assert hit["snippet"] == "Routine <mark>learning</mark> about the venue rack 12"

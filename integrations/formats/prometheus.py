@@ -133,13 +133,9 @@ def decompress(data: bytes | str) -> bytes:
 
 def series_spans(buf: bytes) -> list[tuple[int, int]]:
     """(start, end) of each TimeSeries of a WriteRequest; FormatError if it is none."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     try:
-        for number, wire, value in _fields(buf, 0, len(buf)):
-            if number == 1:
-                if wire != _LEN:
-                    raise _Malformed("field 1 (timeseries) is not length-delimited")
-                spans.append(value)
+        _series_spans(buf, spans)
     except (_Malformed, IndexError) as err:
         offset = spans[-1][1] if spans else 0
         raise FormatError(
@@ -148,6 +144,24 @@ def series_spans(buf: bytes) -> list[tuple[int, int]]:
             where="byte",
         ) from None
     return spans
+
+
+def _series_spans(buf: bytes, spans: list[tuple[int, int]]) -> None:
+    end, pos = len(buf), 0
+    while pos < end:
+        if buf[pos] == 0x0A:  # field 1, length-delimited: the usual one-byte tag
+            length, pos = _varint(buf, pos + 1)
+            spans.append((pos, pos + length))
+            pos += length
+            continue
+        for number, wire, value in _fields(buf, pos, end):  # anything else: read it in full
+            if number == 1:
+                if wire != _LEN:
+                    raise _Malformed("field 1 (timeseries) is not length-delimited")
+                spans.append(value)
+        return
+    if pos > end:
+        raise _Malformed("field runs past the end of its message")
 
 
 def check(data: bytes | str) -> None:

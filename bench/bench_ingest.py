@@ -21,8 +21,10 @@ index. After the last round every batch is POSTed again (a collector resending a
 it must add 0 rows, and its time is printed.
 """
 
+import atexit
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -226,6 +228,7 @@ def load() -> str:
 
 
 def main() -> int:
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     setup_django(DB_NAME)
 
     from integrations import storage

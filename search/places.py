@@ -6,7 +6,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from retro.models import Feed, Session
-from retro.selectors import events_for_user
 
 FEED_FIELDS = ("slug", "name", "language")
 SESSION_FIELDS = ("title", "slug", "room")
@@ -14,20 +13,15 @@ SESSION_FIELDS = ("title", "slug", "room")
 NAME_SCORE = 1.0
 
 
-def feeds(user, *, event: str = "", stage: str = "") -> QuerySet[Feed]:
-    """Feeds of the events the user may see."""
-    found = Feed.objects.filter(event__in=_events(user, event))
+def feeds(events: list[int], *, stage: str = "") -> QuerySet[Feed]:
+    """Feeds of these events (the ones the user may see)."""
+    found = Feed.objects.filter(event__in=events)
     return found.filter(stage=stage) if stage else found
 
 
-def sessions(user, *, event: str = "") -> QuerySet[Session]:
-    """Sessions of the events the user may see."""
-    return Session.objects.filter(event__in=_events(user, event))
-
-
-def _events(user, slug: str):
-    events = events_for_user(user)
-    return list((events.filter(slug=slug) if slug else events).values_list("pk", flat=True))
+def sessions(events: list[int]) -> QuerySet[Session]:
+    """Sessions of these events (the ones the user may see)."""
+    return Session.objects.filter(event__in=events)
 
 
 def ranked(matches: QuerySet, q: str, fields: tuple[str, ...], terms: list[str], n: int):

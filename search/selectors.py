@@ -59,6 +59,8 @@ RUNBOOK_BOOST = 1.1
 TITLE_WEIGHT = 2.0
 # An entry tagged with a word of the query, when its text does not rank it higher.
 TAG_SCORE = 0.3
+# At most this many runbooks (and their revisions) are ranked by a title match.
+TITLE_CANDIDATES = 2000
 
 
 @dataclass
@@ -183,8 +185,10 @@ def search_page(user, filters: Filters, page: int = 1, per_page: int = PER_PAGE)
     ranked: list[tuple[float, str, object]] = []
     total = 0
     for kind, source in _sources(user, filters):
-        total += source.count()
-        ranked += [(score, kind, pk) for pk, score in source.ranked(depth)]
+        found = source.ranked(depth)
+        # Fewer than asked for: that is every match, and no count query is needed.
+        total += len(found) if len(found) < depth else source.count()
+        ranked += [(score, kind, pk) for pk, score in found]
     ranked.sort(key=lambda item: -item[0])  # stable: equal scores keep each source's order
     window = ranked[depth - per_page : depth]
     hits = []
@@ -207,17 +211,18 @@ def _sources(user, filters: Filters) -> list[tuple[str, _Source]]:
     wanted = {filters.type} if filters.type else set(TYPES)
     entries_only = bool(filters.kind)
     sources = []
+    events = _visible_events(user, filters) if wanted != {"runbook"} else []
     if "runbook" in wanted and not (entries_only or filters.event):
         revisions = _revisions(filters)
         sources.append(("runbook", _runbook_source(revisions, q)))
     if "entry" in wanted:
-        entries = _entry_queryset(user, filters)
+        entries = _entry_queryset(user, filters, events)
         sources.append(("entry", _entry_source(entries, q)))
     if "feed" in wanted and not entries_only:
-        feeds = places.feeds(user, event=filters.event, stage=filters.stage)
+        feeds = places.feeds(events, stage=filters.stage)
         sources.append(("feed", _name_source(feeds, q, places.FEED_FIELDS)))
     if "session" in wanted and not (entries_only or filters.stage):
-        sessions = places.sessions(user, event=filters.event)
+        sessions = places.sessions(events)
         sources.append(("session", _name_source(sessions, q, places.SESSION_FIELDS)))
     return sources
 
@@ -231,10 +236,40 @@ def _runbook_source(revisions: QuerySet, q: str) -> _Source:
                 (pk, s * RUNBOOK_BOOST) for pk, s in _ranked_fallback(revisions, q, n, fields)
             ],
         )
-    matches = _revision_matches(revisions, q)
-    return _Source(
-        count=matches.count,
-        ranked=lambda n: [(pk, s * RUNBOOK_BOOST) for pk, s in _ranked_revisions(matches, q, n)],
+    query = _query(q)
+    by_body = revisions.filter(search_vector=query)
+    titled = _titles_matching(q)
+    by_title = revisions.filter(runbook__in=list(titled)).exclude(pk__in=by_body.values("pk"))
+
+    def count() -> int:
+        return by_body.count() + (by_title.count() if titled else 0)
+
+    def ranked(n: int) -> list[tuple]:
+        scores = dict(_ranked_revisions(by_body, q, n))
+        if titled:
+            title_of = dict(revisions.filter(runbook__in=list(titled)).values_list("pk", "runbook"))
+            for pk, score in _ranked_revisions(
+                revisions.filter(pk__in=list(title_of)), q, TITLE_CANDIDATES
+            ):
+                scores[pk] = score
+            for pk, runbook in title_of.items():
+                scores[pk] = scores.get(pk, 0.0) + TITLE_WEIGHT * titled[runbook]
+        best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))[:n]
+        return [(pk, score * RUNBOOK_BOOST) for pk, score in best]
+
+    return _Source(count=count, ranked=ranked)
+
+
+def _titles_matching(q: str) -> dict:
+    """{runbook id: title rank} of runbooks whose title or slug match (a few hundred short
+    texts, parsed at search time)."""
+    query = _query(q)
+    doc = SearchVector("title", "slug", config=CONFIG)
+    return dict(
+        Runbook.objects.annotate(doc=doc)
+        .filter(doc=query)
+        .annotate(rank=SearchRank(doc, query))
+        .values_list("pk", "rank")[:TITLE_CANDIDATES]
     )
 
 
@@ -263,7 +298,11 @@ def _tagged(entries: QuerySet, q: str) -> QuerySet:
     if not terms:
         return entries.none()
     for term in terms:
-        entries = entries.filter(tags__icontains=f'"{term.lower().lstrip("#")}"')
+        tag = term.lower().lstrip("#")
+        if _use_postgres():  # jsonb containment: the GIN index of runbooks migration 0007
+            entries = entries.filter(tags__contains=[tag])
+        else:
+            entries = entries.filter(tags__icontains=f'"{tag}"')
     return entries
 
 
@@ -307,12 +346,18 @@ def _revisions(filters: Filters) -> QuerySet[RunbookRevision]:
     return revisions
 
 
-def _entry_queryset(user, filters: Filters) -> QuerySet[Entry]:
+def _visible_events(user, filters: Filters) -> list[int]:
+    """Ids of the events the user sees (the one the filter names): a list, not a subquery,
+    so PostgreSQL scans a GIN index once, not once per event."""
     events = events_for_user(user)
     if filters.event:
         events = events.filter(slug=filters.event)
-    # A list, not a subquery: PostgreSQL then scans the GIN index once, not once per event.
-    entries = live_entries().filter(event__in=list(events.values_list("pk", flat=True)))
+    return list(events.values_list("pk", flat=True))
+
+
+def _entry_queryset(user, filters: Filters, events: list[int] | None = None) -> QuerySet[Entry]:
+    events = _visible_events(user, filters) if events is None else events
+    entries = live_entries().filter(event__in=events)
     if filters.stage:
         entries = entries.filter(stage=filters.stage)
     if filters.kind:
@@ -331,23 +376,14 @@ def _query(q: str) -> SearchQuery:
     return SearchQuery(q, config=CONFIG, search_type="websearch")
 
 
-def _revision_matches(revisions: QuerySet, q: str) -> QuerySet:
-    """Revisions whose body (the stored, GIN-indexed search_vector) or whose runbook's title
-    or slug match the query."""
-    query = _query(q)
-    title = SearchVector("runbook__title", "runbook__slug", config=CONFIG)
-    return revisions.annotate(title_doc=title).filter(Q(search_vector=query) | Q(title_doc=query))
-
-
 def _ranked_revisions(matches: QuerySet, q: str, limit: int) -> list[tuple]:
-    """(pk, score) of the best revisions: the stored search_vector is what ts_rank reads for
-    the body, so no body is parsed at search time; a match in the title counts double."""
+    """(pk, score) of the best revisions by body: the stored, GIN-indexed search_vector is
+    both the filter and what ts_rank reads, so no body is parsed at search time."""
     query = _query(q)
-    score = Coalesce(SearchRank(F("search_vector"), query), Value(0.0)) + Value(
-        TITLE_WEIGHT
-    ) * SearchRank(F("title_doc"), query)
     return list(
-        matches.annotate(score=score).order_by("-score", "-pk").values_list("pk", "score")[:limit]
+        matches.annotate(score=Coalesce(SearchRank(F("search_vector"), query), Value(0.0)))
+        .order_by("-score", "-pk")
+        .values_list("pk", "score")[:limit]
     )
 
 

@@ -24,6 +24,7 @@ from retro.actions import OPEN_STATUSES
 from retro.models import Entry, Event, Feed, Membership, Stage, live_entries
 from runbooks.models import RunbookRevision, RunbookRun, revision_text
 from tally.charts import Series, line_chart
+from tally.times import in_zone
 
 from .models import Report
 
@@ -202,11 +203,24 @@ def selected_entries(event: Event, opts: ReportOptions) -> list[Entry]:
     )
 
 
-def local_time(moment: datetime | None, event: Event) -> str:
-    if moment is None:
-        return ""
-    local = timezone.localtime(moment, event.tz)
-    return f"{local:%a %d %b %H:%M} {local.tzname()}"
+class LocalTime:
+    """A moment of the report: the PDF prints it in the event's zone with its label
+    ("Mon 30 Nov 2026 07:54 PST"), the exports as ISO 8601 with the offset."""
+
+    __slots__ = ("moment", "style", "zone")
+
+    def __init__(self, moment: datetime, zone, style: str = "date"):
+        self.moment, self.zone, self.style = moment, zone, style
+
+    def __str__(self) -> str:
+        return in_zone(self.moment, self.zone, self.style)
+
+    def iso(self) -> str:
+        return in_zone(self.moment, self.zone, "iso")
+
+
+def local_time(moment: datetime | None, event: Event, style: str = "date") -> LocalTime | str:
+    return "" if moment is None else LocalTime(moment, event.tz, style)
 
 
 def overdue_days(entry: Entry, event: Event) -> int:
@@ -322,6 +336,8 @@ def cover_section(event: Event, opts: ReportOptions, entries: list[Entry], peopl
         "venue": event.venue,
         "dates": f"{timezone.localtime(event.start, event.tz):%a %d %b %Y} to "
         f"{timezone.localtime(event.end, event.tz):%a %d %b %Y}",
+        "start": local_time(event.start, event),
+        "end": local_time(event.end, event),
         "time_zone": event.time_zone,
         "sites": [
             {"name": s.name, "role": s.get_role_display(), "city": s.city}
@@ -606,7 +622,16 @@ def timeline_section(
     """Every session's scheduled and actual on-air window, then every selected entry in
     time order."""
     return {
-        "sessions": showclock.schedule_rows(event),
+        "sessions": [
+            {
+                **row,
+                "scheduled_start": local_time(row["scheduled_start"], event),
+                "scheduled_end": local_time(row["scheduled_end"], event, "clock"),
+                "actual_start": local_time(row["actual_start"], event, "clock"),
+                "actual_end": local_time(row["actual_end"], event, "clock"),
+            }
+            for row in showclock.schedule_rows(event)
+        ],
         "rows": [entry_row(e, event, people) for e in entries],
     }
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from reports.content import LocalTime
 from tally.times import in_zone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -57,6 +58,8 @@ def neutralize(value) -> str:
 def iso(value, content: dict):
     """A time as ISO 8601 with the offset of the event's zone; a date as YYYY-MM-DD; any
     other value unchanged."""
+    if isinstance(value, LocalTime):
+        return value.iso()
     if isinstance(value, datetime):
         return in_zone(value, content["event"]["time_zone"], "iso")
     if isinstance(value, date):
@@ -183,10 +186,10 @@ def _md_summary(summary: dict, content: dict) -> list[str]:
         lines += ["", "Anomalies: no data."]
     if not summary["impact_minutes"]["available"]:
         lines += ["Impact minutes: no data."]
-    return lines + _md_impact(summary["impact_minutes"])
+    return lines + _md_impact(summary["impact_minutes"], content)
 
 
-def _md_impact(impact: dict) -> list[str]:
+def _md_impact(impact: dict, content: dict) -> list[str]:
     """Viewer impact per output, redundancy lost per path, failovers on air."""
     lines = []
     for key, title in (("rows", "Viewer impact by output"), ("redundancy", "Redundancy lost")):
@@ -196,7 +199,8 @@ def _md_impact(impact: dict) -> list[str]:
     if impact.get("failovers"):
         lines += ["", "**Failovers**", ""]
         lines += [
-            f"- {f['at']} {_md_text(f['text'])} ({_md_text(f['how'])})" for f in impact["failovers"]
+            f"- {iso(f['at'], content)} {_md_text(f['text'])} ({_md_text(f['how'])})"
+            for f in impact["failovers"]
         ]
     return lines
 
@@ -261,7 +265,7 @@ def _md_runbooks(runbooks: dict, content: dict) -> list[str]:
         lines.append("Runs: no data.")
     for run in runbooks["runs"]:
         lines.append(
-            f"- {_md_text(run['runbook'])} r{run['revision']} · {run['started']} · "
+            f"- {_md_text(run['runbook'])} r{run['revision']} · {iso(run['started'], content)} · "
             f"{_md_text(run['by'])} · "
             f"{run['done']}/{run['steps']} steps done"
         )
@@ -280,7 +284,8 @@ def _md_anomalies(anomalies: dict, content: dict) -> list[str]:
     if not anomalies["items"]:
         return [*lines, "No data." if not anomalies["available"] else "Every anomaly was reviewed."]
     return lines + [
-        f"- {_md_text(a['feed'])} · {_md_text(a['metric'])} · {a['start']} to {a['end']}"
+        f"- {_md_text(a['feed'])} · {_md_text(a['metric'])} · "
+        f"{iso(a['start'], content)} to {iso(a['end'], content)}"
         for a in anomalies["items"]
     ]
 

@@ -13,8 +13,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from tally.times import in_zone
-
 from . import audit, selectors
 from .models import Event, Role, Session
 
@@ -203,7 +201,8 @@ def clear_marks(*, session: Session, actor) -> Session:
 
 
 def schedule_rows(event: Event) -> list[dict]:
-    """Every session's scheduled and actual on-air window in the event's zone (the report)."""
+    """Every session's scheduled and actual on-air moments, with how late or early each
+    mark was (the report shows them in the event's zone)."""
     rows = []
     for s in event.sessions.order_by("scheduled_start", "title"):
         start_delta, end_delta = deltas(s)
@@ -211,10 +210,10 @@ def schedule_rows(event: Event) -> list[dict]:
             {
                 "title": s.title,
                 "slug": s.slug,
-                "scheduled": f"{in_zone(s.scheduled_start, event)}"
-                f" to {in_zone(s.scheduled_end, event, 'clock')}",
-                "actual_start": in_zone(s.actual_start, event, "clock") if s.actual_start else "",
-                "actual_end": in_zone(s.actual_end, event, "clock") if s.actual_end else "",
+                "scheduled_start": s.scheduled_start,
+                "scheduled_end": s.scheduled_end,
+                "actual_start": s.actual_start,
+                "actual_end": s.actual_end,
                 "start_delta": delta_label(start_delta),
                 "end_delta": delta_label(end_delta),
             }

@@ -119,3 +119,42 @@ def test_markdown_writes_names_as_text_not_markup(event, lead, operator):
     assert "<strong>A</strong>" not in html and "<h1>&lt;img" not in html
     assert "Summit &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "[Hall](javascript:alert(1)) **A**" in html
+
+
+DAY_LABELS = ("dates", "as_of")  # the cover's days as words, beside start and end as times
+
+
+def _strings(value, key=""):
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _strings(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, key)
+    elif isinstance(value, str) and key not in DAY_LABELS:
+        yield value
+
+
+def test_every_time_in_the_json_and_markdown_is_iso_8601_with_the_offset(event, lead, operator):
+    from datetime import datetime
+    from re import compile
+
+    from runbooks import services as runbook_services
+
+    retro_entries(event, lead, operator)
+    runbook = runbook_services.create_runbook(
+        title="Fail over to B", stage="contribution", author=lead, body="- [ ] switch\n"
+    )
+    runbook_services.start_run(runbook=runbook, event=event, started_by=operator)
+    data = json.loads(generate(event, "json"))
+    run = data["runbooks"]["runs"][0]
+    started = datetime.fromisoformat(run["started"])
+    assert started.utcoffset() is not None and run["started"][10] == "T"
+    assert data["timeline"]["rows"][0]["occurred_local"][10] == "T"
+    written_out = compile(
+        r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    )
+    assert not [s for s in _strings(data) if written_out.search(s)]
+    assert datetime.fromisoformat(data["cover"]["start"]).utcoffset() is not None
+    markdown = generate(event, "md").decode()
+    assert not written_out.search(markdown.split("\n", 3)[-1])  # past the title and cover dates

@@ -100,6 +100,10 @@ MATRIX = {
     "runbooks:diff": ("get", P["signed_in"]),
     "runbooks:revision": ("get", P["signed_in"]),
     "runbooks:restore": ("post", (302, 403, 403, 403, 302, 302)),
+    # The editor's preview (empty body: a 400 with the reason), for runbook editors only.
+    "runbooks:preview": ("post", (302, 403, 403, 403, 400, 400)),
+    "runbooks:entry-picker": ("get", P["signed_in"]),  # only entries of one's own events
+    "runbooks:run-changes": ("get", P["member"]),
     "search": ("get", P["signed_in"]),
     "ingest-page": ("get", P["lead"]),
     "ingest-key-create": ("post", (302, 404, 403, 403, 302, 302)),
@@ -147,6 +151,14 @@ MATRIX = {
     # Slack signs the command; nobody's session counts (no signature: 401).
     "slack-command": ("post", (401, 401, 401, 401, 401, 401)),
     "notification-settings": ("get", P["signed_in"]),
+    # The show clock: members read it; operators and leads mark on air and off air.
+    "show-clock": ("get", P["member"]),
+    "api-show-clock": ("get", P["api_member"]),
+    "session-mark": ("post", (302, 404, 403, 302, 302, 302)),
+    "api-session-on-air": ("post", (401, 404, 403, 200, 200, 200)),
+    "api-session-off-air": ("post", (401, 404, 403, 200, 200, 200)),
+    "event-board-parts": ("get", P["member"]),
+    "meeting-merge-candidates": ("get", (302, 404, 403, 403, 200, 200)),  # who may merge
     "api-my-notifications": ("get", P["api_signed_in"]),
 }
 
@@ -235,6 +247,8 @@ def world(event, lead, operator, viewer, outsider, admin_user):
         "report": report.pk,
         "webhook": webhook.pk,
         "chat_user": chat_user.pk,
+        "session": "kn1",
+        "what": "on-air",
     }
 
 

@@ -166,51 +166,37 @@ class EntryRevisionInline(admin.TabularInline):
         return zoned(obj.edited_at, obj.entry.event)
 
 
-class TagsField(forms.CharField):
-    """Tags as words separated by commas, not as JSON."""
-
-    def prepare_value(self, value):
-        return ", ".join(value) if isinstance(value, list) else value
-
-    def to_python(self, value):
-        words = (w.strip().lstrip("#").lower() for w in (value or "").split(","))
-        return list(dict.fromkeys(w for w in words if w))
-
-
-class EntryAdminForm(forms.ModelForm):
-    tags = TagsField(required=False, help_text="Words separated by commas, e.g. srt, asl.")
-
-    class Meta:
-        model = Entry
-        fields = [
-            "event",
-            "kind",
-            "body",
-            "occurred_at",
-            "author",
-            "site",
-            "session",
-            "feeds",
-            "stage",
-            "tags",
-            "impact",
-            "shareable",
-            "window_before",
-            "window_after",
-            "owner",
-            "due",
-            "status",
-            "source_entry",
-            "reminded_at",
-            "merged_into",
-        ]
-
-
 @admin.register(Entry)
 class EntryAdmin(ZoneLabelledAdmin):
-    """Delete hides an entry (retro.services.delete_entry) and "Restore" brings it back."""
+    """Entries to look at, hide and bring back: delete hides an entry
+    (retro.services.delete_entry) and "Restore" brings it back. Entries are logged and
+    edited on the board and their pages (history, 409 on a stale edit), not here."""
 
-    form = EntryAdminForm
+    fields = [
+        "id",
+        "event",
+        "kind",
+        "body",
+        "when",
+        "author",
+        "site",
+        "session",
+        "feeds",
+        "stage",
+        "tag_words",
+        "impact",
+        "shareable",
+        "owner",
+        "due",
+        "status",
+        "source_entry",
+        "merged_into",
+        "logged",
+        "updated",
+        "version",
+        "state",
+        "edit_in_tally",
+    ]
     list_display = [
         "kind",
         "short_body",
@@ -270,6 +256,19 @@ class EntryAdmin(ZoneLabelledAdmin):
     @admin.display(description="State")
     def state(self, obj: Entry) -> str:
         return "deleted (restorable)" if obj.deleted_at else "on the board"
+
+    @admin.display(description="Edit")
+    def edit_in_tally(self, obj: Entry):
+        return format_html(
+            '<a href="{}">Edit on its page</a> (every change kept in its history)',
+            obj.get_absolute_url(),
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
     def get_deleted_objects(self, objs, request):
         """The confirmation says what a (soft) delete does, instead of listing the history

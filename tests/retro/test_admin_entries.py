@@ -33,11 +33,17 @@ def test_the_entry_list_shows_zones_and_tags_as_words(admin_client, event, opera
     assert "#captions, #drift" in page and '["captions", "drift"]' not in page
 
 
-def test_the_change_form_takes_tags_as_words(admin_client, event, operator):
+def test_the_admin_shows_an_entry_and_sends_edits_to_its_page(admin_client, event, operator):
+    """One way to edit an entry: its page and the board, with history and the 409 check."""
     entry = logged(event, operator)
-    page = admin_client.get(f"/admin/retro/entry/{entry.pk}/change/").content.decode()
-    assert 'value="captions, drift"' in page
-    assert "In your zone, UTC." in page  # a date-time input says which zone it is typed in
+    url = f"/admin/retro/entry/{entry.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert "#captions, #drift" in page and '["captions", "drift"]' not in page
+    assert f'href="{entry.get_absolute_url()}"' in page and 'name="body"' not in page
+    assert admin_client.post(url, {"body": "Rewritten in the admin"}).status_code == 403
+    assert admin_client.get("/admin/retro/entry/add/").status_code == 403
+    entry.refresh_from_db()
+    assert entry.body == "Caption drift of 8 s" and entry.version == 1
 
 
 def test_delete_in_the_admin_hides_and_restore_brings_back(

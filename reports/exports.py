@@ -37,6 +37,7 @@ ACTION_COLUMNS = [
     ("id", "id"),
     ("owner", "owner"),
     ("due", "due"),
+    ("overdue_days", "overdue_days"),
     ("status", "status"),
     ("carried_from", "carried_from"),
     ("session", "session"),
@@ -242,6 +243,8 @@ def _md_actions(actions: dict, content: dict) -> list[str]:
     lines = ["## Action tracker", ""]
     if not actions["owners"]:
         return [*lines, "No open actions."]
+    if actions.get("overdue_count"):
+        lines += [f"**{actions['overdue_count']} overdue** as of {actions['as_of']}.", ""]
     for group in actions["owners"]:
         lines += [
             f"### {_md_text(group['owner'])}",
@@ -254,6 +257,8 @@ def _md_actions(actions: dict, content: dict) -> list[str]:
             if a["carried_from"]:
                 body += f" _(carried over from {_md_text(a['carried_from'])})_"
             due = a["due"].isoformat() if a["due"] else "—"
+            if a.get("overdue_days"):
+                due += f" **overdue {a['overdue_days']} d**"
             lines.append(f"| #{a['ref']} | {body} | {due} | {a['status_label'] or 'Open'} |")
         lines.append("")
     return lines
@@ -291,12 +296,32 @@ def _md_anomalies(anomalies: dict, content: dict) -> list[str]:
 
 
 def _md_timeline(timeline: dict, content: dict) -> list[str]:
-    lines = ["## Appendix: timeline", "", "| Time | Kind | Entry |", "|---|---|---|"]
+    lines = ["## Appendix: timeline", ""]
+    if timeline.get("sessions"):
+        lines += ["| Session | Scheduled | On air | Off air |", "|---|---|---|---|"]
+        lines += [
+            f"| {_md_text(s['title'])} | {iso(s['scheduled_start'], content)} to "
+            f"{iso(s['scheduled_end'], content)} | {_md_mark(s, 'start', content)} | "
+            f"{_md_mark(s, 'end', content)} |"
+            for s in timeline["sessions"]
+        ]
+        lines.append("")
+    if not timeline["rows"]:
+        return [*lines, "No entries."]
+    lines += ["| Time | Kind | Entry |", "|---|---|---|"]
     lines += [
         f"| {iso(r['occurred_at'], content)} | {r['kind_label']} | {_md_escape(r['body'])} |"
         for r in timeline["rows"]
     ]
-    return lines if timeline["rows"] else ["## Appendix: timeline", "", "No entries."]
+    return lines
+
+
+def _md_mark(session: dict, which: str, content: dict) -> str:
+    """A marked on-air or off-air time with how late or early it was; "not marked"."""
+    moment = session[f"actual_{which}"]
+    if not moment:
+        return "not marked"
+    return f"{iso(moment, content)} ({session[f'{which}_delta']})"
 
 
 MARKDOWN_SECTIONS = {

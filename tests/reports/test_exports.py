@@ -158,3 +158,32 @@ def test_every_time_in_the_json_and_markdown_is_iso_8601_with_the_offset(event, 
     assert datetime.fromisoformat(data["cover"]["start"]).utcoffset() is not None
     markdown = generate(event, "md").decode()
     assert not written_out.search(markdown.split("\n", 3)[-1])  # past the title and cover dates
+
+
+def test_exports_flag_overdue_actions_and_show_marked_on_air_times(event, lead, operator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from retro import showclock
+    from retro.models import Entry
+
+    entries = retro_entries(event, lead, operator)
+    past = timezone.localdate(timezone=event.tz) - timedelta(days=3)
+    Entry.objects.filter(pk=entries["action"].pk).update(due=past)
+    keynote = event.sessions.get(slug="kn1")
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    keynote.scheduled_start, keynote.scheduled_end = start, start + timedelta(minutes=50)
+    keynote.save()
+    showclock.mark_on_air(session=keynote, actor=lead, at=start + timedelta(minutes=4))
+
+    rows = list(
+        csv.DictReader(io.StringIO(generate(event, "csv", table="actions").decode("utf-8-sig")))
+    )
+    late = next(r for r in rows if r["id"] == str(entries["action"].pk))
+    assert late["overdue_days"] == "3" and late["due"] == past.isoformat()
+    assert {r["overdue_days"] for r in rows if r is not late} == {"0"}
+    markdown = generate(event, "md").decode()
+    assert "**1 overdue**" in markdown and "**overdue 3 d**" in markdown
+    on_air = (start + timedelta(minutes=4)).astimezone(event.tz).isoformat()
+    assert f"{on_air} (+4 min) | not marked |" in markdown

@@ -212,6 +212,15 @@ class Breach:
     detail: dict | None = None
 
 
+DETECT_FEED_FIELDS = (
+    "id",
+    "event_id",
+    "language",
+    "session__scheduled_start",
+    "session__scheduled_end",
+)
+
+
 def detect(
     batch,
     samples_by_feed: dict[int, list[Sample]],
@@ -225,10 +234,12 @@ def detect(
     feed_ids = set(samples_by_feed) | set(alerts_by_feed)
     if not feed_ids:
         return 0
-    feeds = Feed.objects.select_related("session", "event").in_bulk(feed_ids)
+    # Only what the rules read (a remote write spans hundreds of feeds): the on-air window,
+    # the language; the event (a batch belongs to one) is read once.
+    feeds = Feed.objects.select_related("session").only(*DETECT_FEED_FIELDS).in_bulk(feed_ids)
     if not feeds:
         return 0
-    event = next(iter(feeds.values())).event  # a batch belongs to one event
+    event = Event.objects.only("thresholds").get(pk=batch.event_id)
     limits = thresholds_for(event)
     for feed_id in sorted(set(alerts_by_feed) - set(samples_by_feed)):
         # alert-only batches lock the feed's status row too (detection per feed is serial)
@@ -304,9 +315,12 @@ def sample_breaches(
     # Only the metrics the rules watch, and the most reported one (for gaps), are grouped: a
     # batch of SRT statistics holds ~36 metrics, most of them watched by nothing.
     counts = Counter(map(_METRIC, samples))
-    most = max(sorted(counts), key=counts.__getitem__)
     # One pipeline's series of a two-pipeline channel is watched like the plain metric.
-    wanted = {name for name in counts if pipelines.base(name) in WATCHED} | {most}
+    wanted = {name for name in counts if pipelines.base(name) in WATCHED}
+    if on_air(feed) is not None:  # the gap rule: only for a feed with an on-air window
+        wanted.add(max(sorted(counts), key=counts.__getitem__))
+    if not wanted:
+        return []  # no rule watches any of these metrics
     by_metric: dict[str, list[Sample]] = defaultdict(list)
     for s in compress(samples, map(wanted.__contains__, map(_METRIC, samples))):
         by_metric[s.metric].append(s)

@@ -17,7 +17,7 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from retro import audit
@@ -350,16 +350,76 @@ def _quarantine_sources(batch: IngestBatch, unmapped: dict[str, list[int]]) -> N
         row.save()
 
 
-def _locked_statuses(feed_ids: list[int]) -> dict[int, FeedTelemetryStatus]:
-    """The feeds' status rows, created if missing and locked in feed order (one query each
-    way, however many feeds a batch touches: a remote write spans them all)."""
+def _locked_statuses(feed_ids: list[int]) -> dict[int, tuple]:
+    """The feeds' status rows as {feed id: (last_sample_at, metric_ids)}, created if missing
+    and locked in feed order (one query each way, however many feeds a batch touches: a
+    remote write spans them all; plain values, no model instances)."""
+    found = _lock_statuses(feed_ids)
+    if missing := sorted(set(feed_ids) - set(found)):  # a feed's first batch
+        FeedTelemetryStatus.objects.bulk_create(
+            [FeedTelemetryStatus(feed_id=feed_id) for feed_id in missing], ignore_conflicts=True
+        )
+        found.update(_lock_statuses(missing))
+    return found
+
+
+def _lock_statuses(feed_ids: list[int]) -> dict[int, tuple]:
     if not feed_ids:
         return {}
-    FeedTelemetryStatus.objects.bulk_create(
-        [FeedTelemetryStatus(feed_id=feed_id) for feed_id in feed_ids], ignore_conflicts=True
-    )
     rows = FeedTelemetryStatus.objects.select_for_update().filter(feed_id__in=feed_ids)
-    return {row.feed_id: row for row in rows.order_by("feed_id")}
+    return {
+        feed_id: (last, known)
+        for feed_id, last, known in rows.order_by("feed_id").values_list(
+            "feed_id", "last_sample_at", "metric_ids"
+        )
+    }
+
+
+def _status_changes(statuses: dict[int, tuple], samples_by_feed, ids: dict[str, int]) -> list:
+    """(feed id, new last_sample_at or None, new metric ids or None) of every locked feed."""
+    changes = []
+    for feed_id, (last, known) in statuses.items():
+        samples = samples_by_feed[feed_id]
+        latest = max(map(_TIME, samples))
+        known = set(known or [])
+        new = known | set(map(ids.__getitem__, set(map(_METRIC, samples))))
+        changes.append(
+            (
+                feed_id,
+                latest if last is None or latest > last else None,
+                sorted(new) if new != known else None,
+            )
+        )
+    return changes
+
+
+_STATUS_UPDATE = (
+    "UPDATE integrations_feedtelemetrystatus AS s SET last_batch_at = %s, "
+    "last_sample_at = COALESCE(v.latest, s.last_sample_at), "
+    "metric_ids = COALESCE(v.metric_ids, s.metric_ids) "
+    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::jsonb[]) AS v(feed_id, latest, metric_ids) "
+    "WHERE s.feed_id = v.feed_id"
+)
+
+
+def _update_statuses(changes: list) -> None:
+    """Write every feed's status change: one UPDATE on PostgreSQL (arrays, whatever the
+    number of feeds), bulk_update elsewhere."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        feed_ids, latest, metrics = zip(*changes, strict=True)
+        metrics = [None if m is None else json.dumps(m) for m in metrics]
+        with connection.cursor() as cursor:
+            cursor.execute(_STATUS_UPDATE, [now, list(feed_ids), list(latest), metrics])
+        return
+    FeedTelemetryStatus.objects.filter(feed_id__in=[c[0] for c in changes]).update(
+        last_batch_at=now
+    )
+    for feed_id, latest, metrics in changes:
+        fields = {"last_sample_at": latest, "metric_ids": metrics}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if fields:
+            FeedTelemetryStatus.objects.filter(feed_id=feed_id).update(**fields)
 
 
 def after_batch_stored(
@@ -376,22 +436,8 @@ def after_batch_stored(
     """
     ids = metric_ids if metric_ids is not None else _metric_ids(samples_by_feed)
     statuses = _locked_statuses([f for f, samples in samples_by_feed.items() if samples])
-    by_latest: dict[datetime, list[int]] = defaultdict(list)  # one UPDATE per distinct time
-    for feed_id, status in statuses.items():
-        samples = samples_by_feed[feed_id]
-        latest = max(map(_TIME, samples))
-        if status.last_sample_at is None or latest > status.last_sample_at:
-            by_latest[latest].append(feed_id)
-        known = set(status.metric_ids)
-        new = known | set(map(ids.__getitem__, set(map(_METRIC, samples))))
-        if new != known:
-            status.metric_ids = sorted(new)
-            status.save(update_fields=["metric_ids"])
-    FeedTelemetryStatus.objects.filter(feed_id__in=list(statuses)).update(
-        last_batch_at=timezone.now()
-    )
-    for latest, feed_ids in by_latest.items():
-        FeedTelemetryStatus.objects.filter(feed_id__in=feed_ids).update(last_sample_at=latest)
+    if statuses:
+        _update_statuses(_status_changes(statuses, samples_by_feed, ids))
     if getattr(settings, "TALLY_DETECT_ANOMALIES", True):
         anomalies.detect(batch, samples_by_feed, alerts_by_feed or {}, ids)
 

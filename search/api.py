@@ -34,7 +34,8 @@ class SearchHitSerializer(serializers.Serializer):
 
 class SearchResultsSerializer(serializers.Serializer):
     q = serializers.CharField(allow_blank=True)
-    count = serializers.IntegerField(help_text="Hits in all pages.")
+    count = serializers.IntegerField(help_text="Hits in all pages (at least, when `more`).")
+    more = serializers.BooleanField(help_text="More hits than counted: follow `next`.")
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
     next = serializers.CharField(allow_null=True, help_text="The next page's URL.")
@@ -77,6 +78,7 @@ class SearchApi(APIView):
             {
                 "q": filters.q,
                 "count": found.total,
+                "more": found.more,
                 "page": found.page,
                 "pages": found.pages,
                 "next": _page_url(request, found.page + 1) if found.has_next else None,

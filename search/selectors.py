@@ -45,6 +45,9 @@ from .plain import plain_text
 MAX_QUERY = 500
 TYPES = ("runbook", "entry", "feed", "session")
 PER_PAGE = 30
+# Text matches are counted up to this many per source (a common word in 100,000 entries
+# would cost more to count than to rank); beyond it the total reads "1000+".
+COUNT_CAP = 1000
 # Private-use characters mark matches inside ts_headline output; they cannot collide with
 # the escaping done afterwards.
 START, STOP = "\ue000", "\ue001"
@@ -143,13 +146,14 @@ class Results:
     """One page of hits, best first, and how many there are in all."""
 
     hits: list[Hit]
-    total: int
+    total: int  # a lower bound when `more`
     page: int
     per_page: int
+    more: bool = False  # a source had more than COUNT_CAP matches: pages go on while full
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, self.page, -(-self.total // self.per_page))
 
     @property
     def first(self) -> int:
@@ -158,7 +162,7 @@ class Results:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.page < self.pages or self.more
 
     @property
     def has_previous(self) -> bool:
@@ -183,11 +187,16 @@ def search_page(user, filters: Filters, page: int = 1, per_page: int = PER_PAGE)
         return Results([], 0, page, per_page)
     depth = page * per_page
     ranked: list[tuple[float, str, object]] = []
-    total = 0
+    total, more = 0, False
     for kind, source in _sources(user, filters):
         found = source.ranked(depth)
         # Fewer than asked for: that is every match, and no count query is needed.
-        total += len(found) if len(found) < depth else source.count()
+        if len(found) < depth:  # fewer than asked for: every match, no count query needed
+            total += len(found)
+        else:
+            counted = min(source.count(), COUNT_CAP)  # the same cap on every database
+            more = more or counted >= COUNT_CAP
+            total += counted
         ranked += [(score, kind, pk) for pk, score in found]
     ranked.sort(key=lambda item: -item[0])  # stable: equal scores keep each source's order
     window = ranked[depth - per_page : depth]
@@ -196,7 +205,7 @@ def search_page(user, filters: Filters, page: int = 1, per_page: int = PER_PAGE)
         hits += make(user, [(pk, s) for s, t, pk in window if t == kind], filters.q)
     order = {(t, pk): i for i, (_, t, pk) in enumerate(window)}
     hits.sort(key=lambda h: order[(h.type, h.key)])
-    return Results(hits, total, page, per_page)
+    return Results(hits, total, page, per_page, more=more and len(hits) == per_page)
 
 
 @dataclass
@@ -239,25 +248,30 @@ def _runbook_source(revisions: QuerySet, q: str) -> _Source:
     query = _query(q)
     by_body = revisions.filter(search_vector=query)
     titled = _titles_matching(q)
-    by_title = revisions.filter(runbook__in=list(titled)).exclude(pk__in=by_body.values("pk"))
+    # A title counts for the runbook's current revision (old ones only match by their body).
+    current = revisions.filter(runbook__in=list(titled), pk__in=Runbook.objects.values("current"))
 
     def count() -> int:
-        return by_body.count() + (by_title.count() if titled else 0)
+        extra = current.exclude(pk__in=by_body.values("pk")).count() if titled else 0
+        return _capped(by_body) + extra
 
     def ranked(n: int) -> list[tuple]:
         scores = dict(_ranked_revisions(by_body, q, n))
         if titled:
-            title_of = dict(revisions.filter(runbook__in=list(titled)).values_list("pk", "runbook"))
-            for pk, score in _ranked_revisions(
-                revisions.filter(pk__in=list(title_of)), q, TITLE_CANDIDATES
-            ):
-                scores[pk] = score
-            for pk, runbook in title_of.items():
-                scores[pk] = scores.get(pk, 0.0) + TITLE_WEIGHT * titled[runbook]
+            rows = current.annotate(
+                score=Coalesce(SearchRank(F("search_vector"), query), Value(0.0))
+            ).values_list("pk", "runbook", "score")
+            for pk, runbook, score in rows:
+                scores[pk] = score + TITLE_WEIGHT * titled[runbook]
         best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))[:n]
         return [(pk, score * RUNBOOK_BOOST) for pk, score in best]
 
     return _Source(count=count, ranked=ranked)
+
+
+def _capped(queryset: QuerySet) -> int:
+    """How many rows, counted up to COUNT_CAP."""
+    return queryset.order_by().values("pk")[:COUNT_CAP].count()
 
 
 def _titles_matching(q: str) -> dict:
@@ -287,7 +301,7 @@ def _entry_source(entries: QuerySet, q: str) -> _Source:
     def count() -> int:
         tag_pks = list(tagged.values_list("pk", flat=True)[:5000])
         also_text = text.filter(pk__in=tag_pks).count() if tag_pks else 0
-        return text.count() + len(tag_pks) - also_text
+        return _capped(text) + len(tag_pks) - also_text
 
     return _Source(count=count, ranked=lambda n: _with_tags(_ranked_entries(text, q, n), tagged, n))
 

@@ -35,7 +35,5 @@ def board_parts(request, slug):
         context.update(
             selectors.board_timeline(event, filters, request.GET.get("day"), BOARD_LIMIT_MAX, 0)
         )
-        parts["timeline"] = render_to_string(
-            "retro/board_timeline.html", context, request=request
-        )
+        parts["timeline"] = render_to_string("retro/board_timeline.html", context, request=request)
     return JsonResponse({"parts": parts})

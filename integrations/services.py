@@ -274,20 +274,35 @@ def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     unmapped: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     fmap = None if batch.feed_id else _feed_map(batch)
     for kind, items in ((0, result.samples), (1, result.alerts)):
+        targets: dict[str | None, tuple] = {}  # source -> where its items go, decided once
         for item in items:
-            source_key = item.source if item.source is not None else NO_SOURCE
-            if only_sources is not None and source_key not in only_sources:
+            target = targets.get(item.source)
+            if target is None:
+                target = targets[item.source] = _target(batch, fmap, item.source, only_sources)
+            found, pipeline = target
+            if found is None:  # left out (only_sources)
                 continue
-            feed_id = batch.feed_id or fmap.feed_for(item.source)
-            if feed_id is None:
-                unmapped[source_key][kind] += 1
-            elif kind == 0:
-                mapped_samples[feed_id].append(
-                    _with_pipeline(item, fmap.pipelines.get(item.source) if fmap else None)
-                )
+            if found.__class__ is str:
+                unmapped[found][kind] += 1
+            elif kind == 1:
+                mapped_alerts[found].append(item)
+            elif pipeline is None:
+                mapped_samples[found].append(item)
             else:
-                mapped_alerts[feed_id].append(item)
+                mapped_samples[found].append(_with_pipeline(item, pipeline))
     return mapped_samples, mapped_alerts, dict(unmapped)
+
+
+def _target(batch, fmap, source: str | None, only_sources) -> tuple:
+    """(feed id, pipeline or None) for a source's items; (its source key, None) when no feed
+    lists it; (None, None) when only_sources leaves it out."""
+    source_key = source if source is not None else NO_SOURCE
+    if only_sources is not None and source_key not in only_sources:
+        return None, None
+    feed_id = batch.feed_id or fmap.feed_for(source)
+    if feed_id is None:
+        return source_key, None
+    return feed_id, fmap.pipelines.get(source) if fmap else None
 
 
 def _columns(samples_by_feed: dict[int, list[Sample]], ids: dict[str, int]) -> storage.Columns:

@@ -250,8 +250,6 @@ QUEUE_DEFAULT = f"{QUEUE_PREFIX}default"
 QUEUE_INGEST = f"{QUEUE_PREFIX}ingest"
 QUEUE_SLOW = f"{QUEUE_PREFIX}slow"
 QUEUE_WEBHOOKS = f"{QUEUE_PREFIX}webhooks"  # outgoing HTTP: a slow receiver waits alone
-QUEUE_WEBHOOKS = f"{QUEUE_PREFIX}webhooks"  # outgoing HTTP: a slow receiver waits alone
-QUEUE_WEBHOOKS = f"{QUEUE_PREFIX}webhooks"  # outgoing HTTP: a slow receiver waits alone
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
@@ -335,39 +333,9 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
 
 # --- Tally ----------------------------------------------------------------
 TALLY_BASE_URL = os.environ.get("TALLY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-# Outgoing webhooks (README, Webhooks): destinations on loopback, private, link-local or
-# metadata addresses are refused unless listed here (host names or CIDRs, comma-separated).
-TALLY_WEBHOOK_ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("TALLY_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip()
-]
-TALLY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TALLY_WEBHOOK_TIMEOUT_SECONDS", 10))
-# Retries back off from the first delay (doubling, at most 30 min apart) for this long; a
-# webhook failing that long is disabled and its leads are told.
-TALLY_WEBHOOK_RETRY_FIRST_SECONDS = float(os.environ.get("TALLY_WEBHOOK_RETRY_FIRST_SECONDS", 10))
-TALLY_WEBHOOK_GIVE_UP_SECONDS = float(os.environ.get("TALLY_WEBHOOK_GIVE_UP_SECONDS", 24 * 3600))
-# Slack slash command (/integrations/slack/command/): the app's signing secret.
-TALLY_SLACK_SIGNING_SECRET = os.environ.get("TALLY_SLACK_SIGNING_SECRET", "")
-# Outgoing webhooks (README, Webhooks): destinations on loopback, private, link-local or
-# metadata addresses are refused unless listed here (host names or CIDRs, comma-separated).
-TALLY_WEBHOOK_ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("TALLY_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip()
-]
-TALLY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TALLY_WEBHOOK_TIMEOUT_SECONDS", 10))
-# Retries back off from the first delay (doubling, at most 30 min apart) for this long; a
-# webhook failing that long is disabled and its leads are told.
-TALLY_WEBHOOK_RETRY_FIRST_SECONDS = float(os.environ.get("TALLY_WEBHOOK_RETRY_FIRST_SECONDS", 10))
-TALLY_WEBHOOK_GIVE_UP_SECONDS = float(os.environ.get("TALLY_WEBHOOK_GIVE_UP_SECONDS", 24 * 3600))
-# Slack slash command (/integrations/slack/command/): the app's signing secret.
-TALLY_SLACK_SIGNING_SECRET = os.environ.get("TALLY_SLACK_SIGNING_SECRET", "")
 # Outgoing webhooks (README, Webhooks): destinations on loopback, private, link-local or
 # metadata addresses are refused unless listed here (host names or CIDRs, comma-separated).
 TALLY_WEBHOOK_ALLOWED_HOSTS = [

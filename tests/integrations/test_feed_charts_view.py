@@ -101,7 +101,9 @@ def test_the_last_time_label_is_anchored_inside_the_chart():
     labels = re.findall(r'<text x="([\d.]+)" y="\d+" font-size="10" text-anchor="(\w+)"', svg)
     time_labels = [(float(x), anchor) for x, anchor in labels if anchor != "end" or float(x) > 58]
     last_x, last_anchor = max(time_labels)
-    assert last_x == pytest.approx(640 - 12) and last_anchor == "end"  # the end's label at the right edge
+    assert (
+        last_x == pytest.approx(640 - 12) and last_anchor == "end"
+    )  # the end's label at the right edge
     assert f">{end:%H:%M}</text>" in svg
 
 

@@ -155,7 +155,10 @@ def test_the_event_page_shows_impact_minutes_per_output_and_feed_links(event, vi
     html = viewer_client.get("/events/summit/").content.decode()
     assert "Telemetry impact" in html
     viewer = html[html.index("Viewer impact by output") : html.index("Redundancy lost")]
-    assert '<a href="/events/summit/telemetry/kn1-asl/">KN1 ASL</a> <code class="muted">kn1-asl' in viewer
+    assert (
+        '<a href="/events/summit/telemetry/kn1-asl/">KN1 ASL</a> <code class="muted">kn1-asl'
+        in viewer
+    )
     assert "kn1-contrib-a" not in viewer  # a contribution path is never an output
     assert "/events/summit/telemetry/kn1-contrib-a/" in html
     assert "/events/summit/anomalies/" in html

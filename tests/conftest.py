@@ -236,6 +236,25 @@ def celery_worker(django_db_setup, django_db_blocker):
     worker.stop()
 
 
+@pytest.fixture(autouse=True)
+def _empty_sample_table(request):
+    """The unmanaged telemetry sample table is not flushed between transactional tests (nor
+    when a live server's or worker's writes were committed): empty it after such a test."""
+    marker = request.node.get_closest_marker("django_db")
+    commits = bool(marker and marker.kwargs.get("transaction"))
+    if not commits and {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("transactional_db")  # set up first, so still open below
+        commits = True
+    yield
+    if commits:
+        from django.db import connection
+
+        from integrations import storage
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {storage.SAMPLE_TABLE}")
+
+
 _skipped: list[tuple[str, str]] = []
 _finished: set[str] = set()
 

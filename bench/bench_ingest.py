@@ -132,8 +132,11 @@ def fresh_data():
     return event, feeds, key
 
 
-def post_all(port: int, jobs: list[tuple[str, bytes]], key: str) -> list[int]:
-    """POST every body from CLIENTS threads; return the batch ids."""
+def post_all(
+    port: int, jobs: list[tuple[str, bytes]], key: str, headers: dict | None = None
+) -> list[int]:
+    """POST every (path, body) from CLIENTS threads, with the ingest key as Bearer (and
+    `headers`, default NDJSON); return the batch ids."""
     import requests
 
     ids: list[int] = []
@@ -142,13 +145,14 @@ def post_all(port: int, jobs: list[tuple[str, bytes]], key: str) -> list[int]:
 
     def client():
         session = requests.Session()
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+        sent = {"Content-Type": "application/x-ndjson", **(headers or {})}
+        sent["Authorization"] = f"Bearer {key}"
         while True:
             with lock:
                 if not queue:
                     return
                 path, body = queue.pop(0)
-            response = session.post(f"http://127.0.0.1:{port}{path}", data=body, headers=headers)
+            response = session.post(f"http://127.0.0.1:{port}{path}", data=body, headers=sent)
             assert response.status_code == 202, response.text[:500]
             with lock:
                 ids.append(response.json()["batch"])

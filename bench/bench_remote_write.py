@@ -21,7 +21,6 @@ request, one scrape round each: 100,000 samples), printed, not judged.
 
 import os
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +47,6 @@ ROUNDS = 100 * PER_REQUEST // (FEEDS * METRICS)
 DEFAULT_PER_REQUEST = 2_000  # Prometheus's default max_samples_per_send (informational run)
 DEFAULT_ROUNDS = 50
 RESENT = 10
-CLIENTS = 4
 WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", 2))
 HEADERS = {
     "Content-Type": "application/x-protobuf",
@@ -122,33 +120,9 @@ def fresh_event() -> str:
 
 
 def post_all(port: int, bodies: list[bytes], key: str) -> list[int]:
-    """POST every body from CLIENTS threads; return the batch ids."""
-    import requests
-
-    url = f"http://127.0.0.1:{port}/api/v1/ingest/prometheus/bench-rw/"
-    ids: list[int] = []
-    lock = threading.Lock()
-    queue = list(bodies)
-
-    def client():
-        session = requests.Session()
-        headers = {**HEADERS, "Authorization": f"Bearer {key}"}
-        while True:
-            with lock:
-                if not queue:
-                    return
-                body = queue.pop(0)
-            response = session.post(url, data=body, headers=headers)
-            assert response.status_code == 202, response.text[:500]
-            with lock:
-                ids.append(response.json()["batch"])
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return ids
+    """POST every body as a remote write from bench_ingest's client threads; the batch ids."""
+    path = "/api/v1/ingest/prometheus/bench-rw/"
+    return bench_ingest.post_all(port, [(path, body) for body in bodies], key, headers=HEADERS)
 
 
 def timed_run(port: int, bodies: list[bytes], key: str) -> tuple[list[int], float, float]:

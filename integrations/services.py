@@ -607,10 +607,18 @@ def _process_batch(batch_id: int) -> IngestBatch | None:
     if batch is None:
         return None
     try:
-        try:
-            result = _parse_batch(batch)
-        except FormatError as err:
-            return _finish_unparseable(batch_id, err)
+        result = _parse_batch(batch)
+    except FormatError as err:
+        return _finish_unparseable(batch_id, err)
+    except Exception as err:
+        _record_failure(batch_id, err)
+        raise
+    return _store_parsed(batch_id, result)
+
+
+def _store_parsed(batch_id: int, result: ParseResult) -> IngestBatch | None:
+    """The batch transaction of process_batch, for a batch parsed already."""
+    try:
         storage.ensure_partitions(_days(result.samples))
         with transaction.atomic():
             batch = (  # without the body: it is parsed already and is not written back
@@ -623,26 +631,196 @@ def _process_batch(batch_id: int) -> IngestBatch | None:
                 return None
             storage.relax_commit()
             stored, alerts, unmapped = _store(batch, result)
-            if unmapped:
-                _quarantine_sources(batch, unmapped)
-            batch.samples, batch.alerts = stored.new, alerts
-            batch.replaced, batch.duplicates = stored.replaced, stored.duplicates
-            batch.unmapped = unmapped
-            batch.rejected = [
-                {"record": r.record, "field": r.field, "reason": r.reason}
-                for r in result.rejected[:MAX_REJECTED_KEPT]
-            ]
-            batch.rejected_count = len(result.rejected)
-            batch.state = IngestBatch.State.QUARANTINED if unmapped else IngestBatch.State.DONE
-            batch.error = _unmapped_reason(unmapped)
-            batch.attempts += 1
-            batch.processed_at = timezone.now()
-            batch.save(update_fields=_PROCESSED_FIELDS)
+            _mark_processed(batch, result, stored, alerts, unmapped)
             return batch
     except Exception as err:
         storage.forget_cached_ids()
         _record_failure(batch_id, err)
         raise
+
+
+def _mark_processed(batch, result: ParseResult, stored, alerts: int, unmapped: dict) -> None:
+    """Quarantine what maps to no feed and write the batch's outcome (in its transaction)."""
+    if unmapped:
+        _quarantine_sources(batch, unmapped)
+    batch.samples, batch.alerts = stored.new, alerts
+    batch.replaced, batch.duplicates = stored.replaced, stored.duplicates
+    batch.unmapped = unmapped
+    batch.rejected = [
+        {"record": r.record, "field": r.field, "reason": r.reason}
+        for r in result.rejected[:MAX_REJECTED_KEPT]
+    ]
+    batch.rejected_count = len(result.rejected)
+    batch.state = IngestBatch.State.QUARANTINED if unmapped else IngestBatch.State.DONE
+    batch.error = _unmapped_reason(unmapped)
+    batch.attempts += 1
+    batch.processed_at = timezone.now()
+    batch.save(update_fields=_PROCESSED_FIELDS)
+
+
+# --- Batches waiting together ------------------------------------------------------
+
+# Formats whose batches may be stored together: samples only, whose detection reads the
+# stored samples around a batch (an ffmpeg progress file's end, alert pairs: per batch).
+GROUPED_FORMATS = frozenset({"srt-json", "srt-csv", "prometheus"})
+_CLAIM_CLASS = 0x7A12  # advisory lock namespace (classid) for "a worker is on this batch"
+
+
+def group_size() -> int:
+    """How many waiting batches of one stream a worker stores in one transaction at most
+    (TALLY_INGEST_GROUP_BATCHES; 1 stores each on its own)."""
+    return max(1, settings.TALLY_INGEST_GROUP_BATCHES)
+
+
+def process_waiting_batches(*, batch_id: int) -> list[IngestBatch]:
+    """Process a pending batch together with batches of the same stream waiting behind it.
+
+    A stream is one event, format and feed (the URL's, or none). Under load a collector's
+    batches queue up; storing up to group_size() of them in one transaction pays the
+    per-transaction work once (feed locks, rollup rows at the batch edges, feed status,
+    anomaly detection per feed) instead of once per batch. With nothing waiting it is
+    process_batch. PostgreSQL only, GROUPED_FORMATS only.
+
+    Each batch keeps its own outcome (counts, rejections, quarantine) and is marked done in
+    the one transaction. The group is stored together only when every sample in it is new
+    (the usual case): a resend or an overlap inside the group, a batch taken meanwhile or any
+    error rolls the group back and its batches are stored one by one, as process_batch does.
+
+    Batches are claimed with session advisory locks while they are parsed (a crashed worker's
+    claims end with its connection): another worker skips them, and the sweeper re-queues
+    any batch left pending. Returns the batches processed.
+    """
+    with _gc_paused(), _claims(batch_id) as ids:
+        if len(ids) < 2:
+            batch = _process_batch(batch_id) if ids else None
+            return [batch] if batch is not None else []
+        return _process_group(ids)
+
+
+@contextmanager
+def _claims(batch_id: int):
+    """The ids of the batch and of up to group_size() - 1 batches of its stream waiting
+    behind it, each claimed for this connection; none when another worker has the batch."""
+    claimed: list[int] = []
+    try:
+        head = (
+            IngestBatch.objects.filter(pk=batch_id, state=IngestBatch.State.PENDING)
+            .values("event_id", "format", "feed_id")
+            .first()
+        )
+        size = group_size()
+        if connection.vendor != "postgresql" or head is None or size < 2:
+            yield [batch_id]
+            return
+        if not _claim(batch_id, claimed):
+            yield []  # in another worker's group: it stores it
+            return
+        if head["format"] in GROUPED_FORMATS:
+            waiting = (
+                IngestBatch.objects.filter(state=IngestBatch.State.PENDING, **head)
+                .exclude(pk=batch_id)
+                .order_by("pk")
+                .values_list("pk", flat=True)[: 2 * size]
+            )
+            for pk in waiting:
+                if len(claimed) == size:
+                    break
+                _claim(pk, claimed)
+        yield list(claimed)
+    finally:
+        if claimed:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(pg_advisory_unlock(%s, (b %% 2147483647)::int)) "
+                    "FROM unnest(%s::bigint[]) AS b",
+                    [_CLAIM_CLASS, claimed],
+                )
+
+
+def _claim(batch_id: int, claimed: list[int]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, (%s %% 2147483647)::int)", [_CLAIM_CLASS, batch_id]
+        )
+        if cursor.fetchone()[0]:
+            claimed.append(batch_id)
+            return True
+    return False
+
+
+def _time_range(samples_by_feed: dict[int, list[Sample]]) -> tuple[datetime, datetime]:
+    """(first, last) sample time of one batch's routed samples."""
+    times = {moment for samples in samples_by_feed.values() for moment in map(_TIME, samples)}
+    return min(times), max(times)
+
+
+class _StoreAlone(Exception):
+    """A group cannot be stored together: roll it back and store its batches one by one."""
+
+
+def _process_group(ids: list[int]) -> list[IngestBatch]:
+    done: list[IngestBatch] = []
+    parsed: list[tuple[IngestBatch, ParseResult]] = []
+    for batch in IngestBatch.objects.filter(pk__in=ids, state=IngestBatch.State.PENDING).order_by(
+        "pk"
+    ):
+        try:
+            parsed.append((batch, _parse_batch(batch)))
+        except FormatError as err:
+            if finished := _finish_unparseable(batch.pk, err):
+                done.append(finished)
+        except Exception as err:
+            _record_failure(batch.pk, err)
+    try:
+        storage.ensure_partitions(set().union(*(_days(r.samples) for _, r in parsed)))
+        with transaction.atomic():
+            return done + _store_group(parsed)
+    except _StoreAlone:
+        pass
+    except Exception:
+        storage.forget_cached_ids()  # each batch on its own records its own failure
+    for batch, result in parsed:
+        try:
+            if stored := _store_parsed(batch.pk, result):
+                done.append(stored)
+        except Exception:
+            continue  # recorded on the batch; the others go on
+    return done
+
+
+def _store_group(parsed: list[tuple[IngestBatch, ParseResult]]) -> list[IngestBatch]:
+    """Store parsed batches of one stream in the current transaction, or raise _StoreAlone."""
+    locked = (
+        IngestBatch.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=[b.pk for b, _ in parsed], state=IngestBatch.State.PENDING)
+        .defer("body")
+        .in_bulk()
+    )
+    if len(locked) != len(parsed) or len(parsed) < 2:
+        raise _StoreAlone
+    storage.relax_commit()
+    samples_by_feed: dict[int, list[Sample]] = defaultdict(list)
+    alerts_by_feed: dict[int, list[Alert]] = defaultdict(list)
+    routed = []
+    for batch, result in parsed:
+        samples, alerts, unmapped = _route(locked[batch.pk], result)
+        for feed_id, items in samples.items():
+            samples_by_feed[feed_id] += items
+        for feed_id, items in alerts.items():
+            alerts_by_feed[feed_id] += items
+        routed.append((locked[batch.pk], result, samples, alerts, unmapped))
+    ids = _metric_ids(samples_by_feed)
+    ranges = [_time_range(samples) for *_, samples, _, _ in routed if samples]
+    # Only when every key is new: a resend or overlap is merged batch by batch, which says
+    # per batch what it replaced.
+    stored = storage.store_columns(_columns(samples_by_feed, ids), ranges, merge=False)
+    if stored is None:
+        raise _StoreAlone
+    for batch, result, samples, alerts, unmapped in routed:
+        count = storage.Stored(sum(map(len, samples.values())))
+        _mark_processed(batch, result, count, _store_alerts(batch, alerts), unmapped)
+    after_batch_stored(routed[0][0], samples_by_feed, alerts_by_feed, ids)
+    return [batch for batch, *_ in routed]
 
 
 # Everything process_batch sets: a plain save() would write the (megabytes of) body back too.

@@ -139,7 +139,9 @@ def store_samples(rows: list[Row]) -> Stored:
     return store_columns((feeds, metrics, times, values, stats))
 
 
-def store_columns(columns: Columns) -> Stored:
+def store_columns(
+    columns: Columns, ranges: Sequence[tuple[datetime, datetime]] = (), *, merge: bool = True
+) -> Stored | None:
     """Store sample columns, each (feed, metric, time) once, and keep the rollups exact.
 
     A key repeated within the columns keeps its last value. The feeds are locked for the rest
@@ -148,6 +150,12 @@ def store_columns(columns: Columns) -> Stored:
     written with one COPY and its rollups added; otherwise it is merged (INSERT ... ON
     CONFLICT DO UPDATE, identical rows skipped) and the minutes it touched are re-aggregated
     from the raw rows, so replaced values leave no trace in sums, counts, minima or maxima.
+
+    `ranges`, (first, last) time ranges that hold all the rows, narrow that check: batches
+    stored together (services.process_waiting_batches) are checked batch by batch, so another
+    worker's batch stored between two of them is no overlap. By default, the rows' whole range.
+    With `merge` False, rows that cannot all go by that one COPY are not merged: nothing is
+    written and None is returned (PostgreSQL).
     """
     if not columns[0]:
         return Stored()
@@ -158,18 +166,21 @@ def store_columns(columns: Columns) -> Stored:
     # Encoded and aggregated before the feeds are locked: another worker storing a batch of
     # the same feeds (a remote write spans them all) waits only for the database's work.
     micros = _micros(columns[2])
+    spans = _spans(ranges) if ranges else [(min(micros), max(micros))]
     data = copy_data(columns, micros)
     buckets = rollup_buckets(columns, micros)
     lock_feeds(set(columns[0]))
-    overlap = _overlaps(columns)
+    overlap = _overlaps(columns, spans)
     copy = f"COPY %s ({', '.join(SAMPLE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor:
         # No overlap: the rows go straight into the partitioned table and their 10 s / 1 min
         # aggregates (a tenth of the rows) are added to the rollups. A key repeated within the
         # batch fails that COPY: then, as with an overlap, the rows are staged and merged.
         if not overlap and _copy_new(cursor.cursor, copy % SAMPLE_TABLE, data):
-            _add_rollups(cursor, buckets, min(micros), max(micros))
+            _add_rollups(cursor, buckets, spans)
             return Stored(len(columns[0]))
+        if not merge:
+            return None
         _temp_table(cursor, STAGING_TABLE, SAMPLE_TABLE)
         with cursor.cursor.copy(copy % STAGING_TABLE) as stream:
             stream.write(data)
@@ -186,20 +197,35 @@ def _temp_table(cursor, name: str, like: str) -> None:
     cursor.execute(f"TRUNCATE {name}")
 
 
-def _add_rollups(cursor, buckets: np.ndarray, first: int, last: int) -> None:
+def _spans(ranges: Sequence[tuple[datetime, datetime]]) -> list[tuple[int, int]]:
+    """Time ranges as sorted, disjoint (first, last) spans in _micros."""
+    spans: list[list[int]] = []
+    for first, last in sorted(
+        zip(_micros([r[0] for r in ranges]), _micros([r[1] for r in ranges]), strict=True)
+    ):
+        if spans and first <= spans[-1][1] + 1:
+            spans[-1][1] = max(spans[-1][1], last)
+        else:
+            spans.append([first, last])
+    return [(first, last) for first, last in spans]
+
+
+def _add_rollups(cursor, buckets: np.ndarray, spans: list[tuple[int, int]]) -> None:
     """Add a batch's 10 s and 1 min aggregates (rollup_buckets) to the rollups, in key order
     (concurrent batches lock rollup rows in the same order).
 
-    Called only when no stored sample of the batch's feeds and metrics lies between its first
-    and last sample (`first`, `last`: _micros), with the feeds locked: a bucket wholly inside
-    that range has no rollup row yet, so those (nearly all) go by one binary COPY straight into
+    Called only when no stored sample of the batch's feeds and metrics lies in its `spans`
+    (first and last sample of each, _spans), with the feeds locked: a bucket wholly inside
+    one of them has no rollup row yet, so those (nearly all) go by one binary COPY straight into
     the rollup table, and only the buckets at the edges are staged (binary COPY into a temp
     table) and upserted. Staging every bucket cost about twice the server time per SRT batch;
     upserting the edges from arrays instead cost more Python (psycopg dumps arrays element by
     element) than the staging, when a short remote write makes every bucket an edge.
     """
-    end = last + 1
-    inside = (buckets["bucket"] >= first) & (buckets["bucket"] + buckets["step"] * 1_000_000 <= end)
+    start, end = buckets["bucket"], buckets["bucket"] + buckets["step"] * 1_000_000
+    inside = np.zeros(len(buckets), dtype=bool)
+    for first, last in spans:
+        inside |= (start >= first) & (end <= last + 1)
     edges = buckets[~inside]
     if inside.any() and not _copy_new(
         cursor.cursor, _ROLLUP_COPY, _rollup_copy_data(buckets[inside])
@@ -269,17 +295,19 @@ def lock_feeds(feed_ids: set[int]) -> None:
         )
 
 
-def _overlaps(columns: Columns) -> bool:
-    """True when a stored sample of these feeds and metrics lies in the columns' time range.
+def _overlaps(columns: Columns, spans: list[tuple[int, int]]) -> bool:
+    """True when a stored sample of these feeds and metrics lies in one of the spans (_spans).
 
-    Coarse (one range for all of them) but sound: False means no key can already exist.
+    Coarse (the spans for all of them) but sound: False means no key can already exist.
     """
-    feeds, metrics, times = columns[0], columns[1], columns[2]
+    feeds, metrics = columns[0], columns[1]
+    within = " OR ".join(["time BETWEEN %s AND %s"] * len(spans))
+    bounds = [_PG_EPOCH + timedelta(microseconds=m) for span in spans for m in span]
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {SAMPLE_TABLE} WHERE feed_id = ANY(%s) AND metric_id = ANY(%s) "
-            "AND time >= %s AND time <= %s LIMIT 1",
-            [sorted(set(feeds)), sorted(set(metrics)), min(times), max(times)],
+            f"AND ({within}) LIMIT 1",
+            [sorted(set(feeds)), sorted(set(metrics)), *bounds],
         )
         return cursor.fetchone() is not None
 

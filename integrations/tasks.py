@@ -11,9 +11,9 @@ log = logging.getLogger(__name__)
 
 @shared_task(acks_late=True)
 def process_batch(batch_id: int) -> None:
-    """Store one pending batch; a redelivery of a done batch does nothing."""
-    batch = services.process_batch(batch_id=batch_id)
-    if batch is not None:
+    """Store one pending batch, with those of its stream waiting behind it
+    (services.process_waiting_batches); a redelivery of a done batch does nothing."""
+    for batch in services.process_waiting_batches(batch_id=batch_id):
         metrics.observe_batch(batch)
 
 

@@ -166,11 +166,17 @@ def store_columns(
     # Encoded and aggregated before the feeds are locked: another worker storing a batch of
     # the same feeds (a remote write spans them all) waits only for the database's work.
     micros = _micros(columns[2])
-    spans = _spans(ranges) if ranges else [(min(micros), max(micros))]
+    hull = [(min(micros), max(micros))]
     data = copy_data(columns, micros)
     buckets = rollup_buckets(columns, micros)
     lock_feeds(set(columns[0]))
-    overlap = _overlaps(columns, spans)
+    # The whole range first: when it is free, so is every bucket inside it. Else, with
+    # `ranges`, only theirs must be.
+    spans = hull
+    overlap = _overlaps(columns, hull)
+    if overlap and ranges:
+        spans = _spans(ranges)
+        overlap = _overlaps(columns, spans)
     copy = f"COPY %s ({', '.join(SAMPLE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor:
         # No overlap: the rows go straight into the partitioned table and their 10 s / 1 min

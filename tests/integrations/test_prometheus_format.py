@@ -190,3 +190,37 @@ def test_routes_follow_the_feeds_passed_in_not_a_stale_cache():
     after = parse("prometheus", write_request(body), now=NOW, source_ids=["venue-a"])
     assert (len(before.samples), len(after.samples)) == (0, 1)
     assert after.samples[0].source == "venue-a"
+
+
+def test_series_seen_before_parse_the_same_by_their_known_labels_and_still_reject_what_is_bad():
+    """A label set resolved once is reused for the next requests of that server (the usual
+    series: labels, then one sample): the samples and rejections come out the same."""
+    later = T + 1000
+    body = [
+        series({"__name__": "link:rtt", "feed": "kn1-asl", "job": "enc"}, [(12.5, T)]),
+        series({"__name__": "link:rtt", "feed": "kn1-asl", "job": "enc"}, [(13.5, later)]),
+        series({"__name__": "up", "feed": "kn1-asl"}, [(1, T)]),
+        series({"__name__": "up", "feed": "kn1-asl"}, [(math.nan, later)]),
+        field(
+            1,
+            label("__name__", "up")
+            + label("feed", "kn1-asl")
+            + sample(0, later, raw_bits=STALE_NAN_BITS),
+        ),
+        series({"__name__": "up", "feed": "nowhere"}, [(1, T)]),
+        series({"__name__": "up", "feed": "kn1-asl"}, [(1, ms(NOW + timedelta(days=2)))]),
+        series({"__name__": "up", "instance": "srt://kn1-contrib-a"}, [(2, T), (3, later)]),
+    ]
+    first = parsed(*body, feed_slugs=["kn1-asl", "x"])  # a router of its own: nothing cached
+    again = parsed(*body, feed_slugs=["kn1-asl", "x"])
+    assert again.samples == first.samples
+    assert again.rejected == first.rejected
+    assert [(s.metric, s.value) for s in again.samples] == [
+        ("link.rtt", 12.5),
+        ("link.rtt", 13.5),
+        ("up", 1.0),
+        ("up", 2.0),
+        ("up", 3.0),
+    ]
+    assert [r.field for r in again.rejected] == ["value", "value", "feed", "timestamp"]
+    assert all(s.connection is None and s.stats is None for s in again.samples)

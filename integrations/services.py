@@ -18,6 +18,7 @@ from operator import attrgetter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from retro import audit
@@ -672,6 +673,12 @@ def group_size() -> int:
     return max(1, settings.TALLY_INGEST_GROUP_BATCHES)
 
 
+def group_bytes() -> int:
+    """How many bytes of request bodies a group holds at most (TALLY_INGEST_GROUP_BYTES): the
+    worker holds all of a group's samples at once. A bigger batch goes alone."""
+    return settings.TALLY_INGEST_GROUP_BYTES
+
+
 def process_waiting_batches(*, batch_id: int) -> list[IngestBatch]:
     """Process a pending batch together with batches of the same stream waiting behind it.
 
@@ -700,12 +707,14 @@ def process_waiting_batches(*, batch_id: int) -> list[IngestBatch]:
 @contextmanager
 def _claims(batch_id: int):
     """The ids of the batch and of up to group_size() - 1 batches of its stream waiting
-    behind it, each claimed for this connection; none when another worker has the batch."""
+    behind it (group_bytes() of bodies in all), each claimed for this connection; none when
+    another worker has the batch."""
     claimed: list[int] = []
     try:
         head = (
             IngestBatch.objects.filter(pk=batch_id, state=IngestBatch.State.PENDING)
             .values("event_id", "format", "feed_id")
+            .annotate(size=Length("body"))
             .first()
         )
         size = group_size()
@@ -715,17 +724,19 @@ def _claims(batch_id: int):
         if not _claim(batch_id, claimed):
             yield []  # in another worker's group: it stores it
             return
+        room = group_bytes() - head.pop("size")
         if head["format"] in GROUPED_FORMATS:
             waiting = (
                 IngestBatch.objects.filter(state=IngestBatch.State.PENDING, **head)
                 .exclude(pk=batch_id)
                 .order_by("pk")
-                .values_list("pk", flat=True)[: 2 * size]
+                .values_list("pk", Length("body"))[: 2 * size]
             )
-            for pk in waiting:
-                if len(claimed) == size:
+            for pk, length in waiting:
+                if len(claimed) == size or length > room:
                     break
-                _claim(pk, claimed)
+                if _claim(pk, claimed):
+                    room -= length
         yield list(claimed)
     finally:
         if claimed:

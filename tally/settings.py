@@ -356,7 +356,9 @@ TALLY_RAW_RETENTION_DAYS = int(os.environ.get("TALLY_RAW_RETENTION_DAYS", 30))
 TALLY_INGEST_WINDOW_MARGIN_DAYS = int(os.environ.get("TALLY_INGEST_WINDOW_MARGIN_DAYS", 2))
 # How many waiting batches of one stream (event, format, feed) a worker stores in one
 # transaction at most, when they queue up (integrations.services.process_waiting_batches).
-TALLY_INGEST_GROUP_BATCHES = int(os.environ.get("TALLY_INGEST_GROUP_BATCHES", 8))
+TALLY_INGEST_GROUP_BATCHES = int(os.environ.get("TALLY_INGEST_GROUP_BATCHES", 16))
+# ... and how many bytes of request bodies such a group holds at most (its samples are in memory).
+TALLY_INGEST_GROUP_BYTES = int(os.environ.get("TALLY_INGEST_GROUP_BYTES", 8 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = TALLY_FIREHOSE_MAX_BYTES + 1024 * 1024
 # Body limits per endpoint (tally.middleware.BodyLimitMiddleware), by URL name.
 TALLY_REQUEST_MAX_BYTES = int(os.environ.get("TALLY_REQUEST_MAX_BYTES", 2 * 1024 * 1024))

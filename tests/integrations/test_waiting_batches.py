@@ -124,15 +124,19 @@ def test_a_batch_another_worker_claimed_is_left_to_it(event):
     assert set(IngestBatch.objects.filter(pk__in=ids).values_list("state", flat=True)) == {"done"}
 
 
-def test_the_group_size_setting_bounds_a_group(event, settings):
+def test_the_group_settings_bound_a_group_by_batches_and_by_bytes(event, settings):
     settings.TALLY_INGEST_GROUP_BATCHES = 2
     rows = lines()
-    ids = queue(event, [b"".join(rows[i : i + 10]) for i in range(0, 60, 10)])
+    bodies = [b"".join(rows[i : i + 10]) for i in range(0, 60, 10)]
+    ids = queue(event, bodies)
 
     assert [b.pk for b in services.process_waiting_batches(batch_id=ids[0])] == ids[:2]
-    settings.TALLY_INGEST_GROUP_BATCHES = 1
-    assert [b.pk for b in services.process_waiting_batches(batch_id=ids[2])] == [ids[2]]
-    assert IngestBatch.objects.filter(pk__in=ids, state="pending").count() == 3
+    settings.TALLY_INGEST_GROUP_BATCHES = 16
+    settings.TALLY_INGEST_GROUP_BYTES = sum(map(len, bodies[2:5])) + 1  # three, not four
+    assert [b.pk for b in services.process_waiting_batches(batch_id=ids[2])] == ids[2:5]
+    settings.TALLY_INGEST_GROUP_BYTES = 1  # a batch bigger than a group still goes, alone
+    assert [b.pk for b in services.process_waiting_batches(batch_id=ids[5])] == [ids[5]]
+    assert IngestBatch.objects.filter(pk__in=ids, state="pending").count() == 0
 
 
 def test_ffmpeg_progress_batches_are_never_grouped(event):

@@ -204,3 +204,18 @@ class RunStepChange(models.Model):
 
     def __str__(self) -> str:
         return f"change {self.client_id} to step {self.number} of run {self.run_id}"
+
+
+class RunbookAlias(models.Model):
+    """A runbook's former slug: its old addresses (bookmarks, links in entries and reports)
+    redirect to where it lives now. A runbook created or renamed to the slug takes it back."""
+
+    slug = models.SlugField(max_length=100, unique=True, validators=[validate_slug])
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="aliases")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "runbook aliases"
+
+    def __str__(self) -> str:
+        return f"{self.slug} -> runbook {self.runbook_id}"

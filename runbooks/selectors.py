@@ -12,9 +12,11 @@ from django.urls import reverse
 from retro.hooks import RunbookChange
 from retro.models import ROLE_RANK, Entry, Event, Membership, Role, live_entries
 from retro.selectors import event_for_user, events_for_user, is_admin
+from tally.errors import Moved
 
 from .models import (
     Runbook,
+    RunbookAlias,
     RunbookLink,
     RunbookRevision,
     RunbookRun,
@@ -32,8 +34,12 @@ def runbooks_for_user(user) -> QuerySet[Runbook]:
 
 
 def runbook_for_user(user, slug: str) -> Runbook:
+    """The runbook at `slug`; Moved (a redirect) when that is a slug it had before."""
     runbook = runbooks_for_user(user).filter(slug=slug).first()
     if runbook is None:
+        alias = RunbookAlias.objects.filter(slug=slug).select_related("runbook").first()
+        if alias is not None and user.is_authenticated:
+            raise Moved(f"/runbooks/{slug}/", f"/runbooks/{alias.runbook.slug}/")
         raise Http404("No such runbook.")
     return runbook
 

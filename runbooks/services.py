@@ -22,6 +22,7 @@ from tally.validators import make_slug
 from .models import (
     SEARCH_CONFIG,
     Runbook,
+    RunbookAlias,
     RunbookLink,
     RunbookRevision,
     RunbookRun,
@@ -236,6 +237,7 @@ def create_runbook(
             runbook.save()
     except IntegrityError as exc:
         raise ValidationError({"slug": f"A runbook with slug {slug!r} already exists."}) from exc
+    RunbookAlias.objects.filter(slug=slug).delete()  # the new runbook takes the address back
     _add_revision(runbook, body=body, author=author, summary=summary, base=None, entries=entries)
     audit.record(actor=author, action="runbook.create", obj=runbook, summary=f"Runbook {slug}")
     return runbook
@@ -346,6 +348,8 @@ def save_revision(
     entries = list(entries or [])
     changes = {k: [_plain(getattr(runbook, k)), _plain(v)] for k, v in meta.items()}
     changes = {k: v for k, v in changes.items() if v[0] != v[1]}
+    if "slug" in changes:
+        _move(runbook, *changes["slug"])
     for name in changes:
         setattr(runbook, name, meta[name])
     if changes:
@@ -360,6 +364,13 @@ def save_revision(
     changes["revision"] = [base_revision, revision.number]
     _audit_update(runbook, author, changes, revision)
     return revision
+
+
+def _move(runbook: Runbook, old: str, new: str) -> None:
+    """Keep a renamed runbook's old slug as an alias (old links redirect); the new slug is its
+    own address again if it was an alias."""
+    RunbookAlias.objects.filter(slug=new).delete()
+    RunbookAlias.objects.update_or_create(slug=old, defaults={"runbook": runbook})
 
 
 def _clean_new_slug(runbook: Runbook, slug, errors: dict) -> str:

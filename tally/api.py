@@ -8,7 +8,7 @@ from rest_framework import exceptions, parsers, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import ClosedForWrites
+from .errors import ClosedForWrites, Moved
 
 
 class Conflict(exceptions.APIException):
@@ -74,9 +74,17 @@ def validation_error_to_dict(error: DjangoValidationError) -> dict:
 
 def exception_handler(exc, context):
     """Map service-level errors: ValidationError to 400 with field messages, ClosedForWrites to
-    409, Http404 and PermissionDenied to DRF's; keep DRF's others."""
+    409, Moved to a 301/308 redirect, Http404 and PermissionDenied to DRF's; keep DRF's others."""
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_to_dict(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Moved):
+        request = context["request"]
+        location = exc.location(request)
+        return Response(
+            {"detail": f"Moved to {location}."},
+            status=exc.status(request),
+            headers={"Location": location},
+        )
     if isinstance(exc, ClosedForWrites):
         exc = Conflict(str(exc))
     elif isinstance(exc, Http404):

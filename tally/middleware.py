@@ -1,4 +1,5 @@
-"""Cross-cutting middleware: database outages, security headers, the viewer's time zone."""
+"""Cross-cutting middleware: database outages, moved pages, security headers, the viewer's
+time zone."""
 
 import logging
 import zoneinfo
@@ -6,10 +7,12 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+
+from .errors import Moved
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,24 @@ class ServiceUnavailableMiddleware:
             log.exception("database unavailable")
             return unavailable_response(request)
         return None
+
+
+class MovedMiddleware:
+    """A page that moved (tally.errors.Moved, e.g. a renamed runbook) redirects to its new
+    address: 301 for GET and HEAD, 308 (same method and body) otherwise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, Moved):
+            return None
+        response = HttpResponseRedirect(exception.location(request))
+        response.status_code = exception.status(request)
+        return response
 
 
 class ContentSecurityPolicyMiddleware:

@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tally.middleware.ViewerTimezoneMiddleware",
+    "tally.middleware.MovedMiddleware",
 ]
 
 ROOT_URLCONF = "tally.urls"

@@ -57,7 +57,8 @@ def test_a_new_slug_moves_the_runbook_and_says_so(lead_client, runbook):
     assert "Its address is now /runbooks/contrib-encoder/" in response.content.decode()
     runbook.refresh_from_db()
     assert runbook.slug == "contrib-encoder" and runbook.revision_number == 1
-    assert lead_client.get("/runbooks/contrib-bringup/").status_code == 404
+    old = lead_client.get("/runbooks/contrib-bringup/")  # bookmarks and links still work
+    assert (old.status_code, old["Location"]) == (301, "/runbooks/contrib-encoder/")
 
 
 def test_a_taken_or_malformed_slug_is_refused_with_the_reason(lead_client, runbook, lead):

@@ -262,8 +262,14 @@ def _feed_map(batch: IngestBatch) -> _FeedMap:
     return fmap
 
 
-def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | None = None):
-    """Split samples and alerts into per-feed lists and unmapped per-source lists."""
+def _route(
+    batch: IngestBatch,
+    result: ParseResult,
+    only_sources: set[str] | None = None,
+    fmap: _FeedMap | None = None,
+):
+    """Split samples and alerts into per-feed lists and unmapped per-source lists (`fmap`:
+    the event's feed map, when the caller has it already)."""
     if batch.feed_id and only_sources is None:  # the URL named the feed: all of it goes there
         samples = result.samples
         if batch.format not in _NO_SOURCES:
@@ -273,7 +279,8 @@ def _route(batch: IngestBatch, result: ParseResult, only_sources: set[str] | Non
     mapped_samples: dict[int, list[Sample]] = defaultdict(list)
     mapped_alerts: dict[int, list[Alert]] = defaultdict(list)
     unmapped: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    fmap = None if batch.feed_id else _feed_map(batch)
+    if fmap is None and not batch.feed_id:
+        fmap = _feed_map(batch)
     for kind, items in ((0, result.samples), (1, result.alerts)):
         targets: dict[str | None, tuple] = {}  # source -> where its items go, decided once
         for item in items:
@@ -813,8 +820,10 @@ def _store_group(parsed: list[tuple[IngestBatch, ParseResult]]) -> list[IngestBa
     samples_by_feed: dict[int, list[Sample]] = defaultdict(list)
     alerts_by_feed: dict[int, list[Alert]] = defaultdict(list)
     routed = []
+    head = locked[parsed[0][0].pk]  # one stream: one event, format and feed
+    fmap = None if head.feed_id else _feed_map(head)
     for batch, result in parsed:
-        samples, alerts, unmapped = _route(locked[batch.pk], result)
+        samples, alerts, unmapped = _route(locked[batch.pk], result, fmap=fmap)
         for feed_id, items in samples.items():
             samples_by_feed[feed_id] += items
         for feed_id, items in alerts.items():

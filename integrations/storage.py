@@ -423,7 +423,7 @@ def _copy_stream(template: np.ndarray, columns: dict) -> bytes:
     """
     rows = np.repeat(template, len(next(iter(columns.values()))))
     for name, values in columns.items():
-        if isinstance(values, list):  # checked against the column's range, never wrapped
+        if not isinstance(values, np.ndarray):  # checked against the column's range
             values = np.array(values, dtype=rows.dtype[name].newbyteorder("="))
         rows[name] = values
     return b"".join((_COPY_HEADER, rows.tobytes(), _COPY_TRAILER))
@@ -436,7 +436,7 @@ def copy_data(columns: Columns, micros: list[int] | None = None) -> bytes:
     micros = _micros(times) if micros is None else micros
     named = {"feed_id": feeds, "metric_id": metrics, "time": micros, "value": values}
     if stats is None or not any(stats):
-        return _copy_stream(_ROW_NO_STATS, {k: list(v) for k, v in named.items()})
+        return _copy_stream(_ROW_NO_STATS, named)
     plain = [i for i, s in enumerate(stats) if s is None]
     full = [i for i, s in enumerate(stats) if s is not None]
     parts = []

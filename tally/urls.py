@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import metrics, views
+from . import metrics, offline, views
 from .api import ApiDocsPermission
 from .auth import ThrottledLoginView
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("sw.js", offline.service_worker, name="service-worker"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path(
         "api/schema/",

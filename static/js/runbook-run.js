@@ -100,6 +100,14 @@
     );
   }
 
+  // A reload (or the device's offline copy of this page) shows what is still waiting to send.
+  if (queue) {
+    queue.items().forEach(function (payload) {
+      var li = document.getElementById("step-" + payload.number);
+      if (li) applyLocally(li, payload);
+    });
+  }
+
   // Show the change at once; the server's row replaces it once it has been recorded.
   function applyLocally(li, payload) {
     if (payload.state) {

@@ -36,9 +36,7 @@ def test_the_page_opens_on_the_on_air_window_with_data(viewer_client, loss_burst
     assert "On air with data" in page.content.decode()
 
 
-def test_marked_on_air_times_move_the_default_window(
-    viewer_client, loss_burst, lead, time_machine
-):
+def test_marked_on_air_times_move_the_default_window(viewer_client, loss_burst, lead, time_machine):
     feed, start = loss_burst
     # Marks reach back one day; the data sits at the keynote's air time, 16 to 40 h ago
     # depending on the hour the suite runs, so the clock is put three hours after it.

@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _open_run(browser, base, username, run, **context_args):
-    context = browser.new_context(**context_args)
+    # Chromium's offline emulation does not cover what a service worker passes on: this test
+    # runs without the worker; tests/browser/test_offline_pages.py cuts the network for real.
+    context = browser.new_context(service_workers="block", **context_args)
     page = context.new_page()
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=username]", username)

@@ -39,6 +39,8 @@ MATRIX = {
     "login": ("get", P["public"]),
     "logout": ("post", (302, 302, 302, 302, 302, 302)),
     "healthz": ("get", P["public"]),
+    # The offline pages' service worker: a script with no data in it.
+    "service-worker": ("get", P["public"]),
     # Prometheus scrapes with TALLY_METRICS_TOKEN; of the signed-in, only staff.
     "metrics": ("get", (401, 403, 403, 403, 403, 200)),
     "api-schema": ("get", P["public"]),

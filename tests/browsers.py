@@ -50,3 +50,17 @@ def browser(monkeypatch):
     deadline = time.monotonic() + 10
     while _server_request_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def signed_in_page(browser, base: str, username: str, **context_args):
+    """A new context (Playwright ``new_context`` arguments) signed in as ``username`` through
+    the login form; (context, page)."""
+    from tests.conftest import PASSWORD
+
+    context = browser.new_context(**context_args)
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+    return context, page

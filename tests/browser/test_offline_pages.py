@@ -15,8 +15,8 @@ from retro.models import Entry
 from runbooks import services
 from runbooks.models import Runbook, RunStep, RunStepChange
 from tally import offline
-from tests.conftest import PASSWORD
-from tests.netcut import NetworkCut
+from tests import browsers
+from tests.reliability.servers import TcpProxy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,22 +24,30 @@ SHOTS = Path(os.environ.get("BOARD_SCREENSHOTS", "/tmp/tally-board-shots"))
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
+class Network:
+    """The phone's way to the live server: a relay the test really cuts. Chromium's offline
+    emulation does not cover the requests a service worker makes or passes on."""
+
+    def __init__(self, live_server):
+        self.proxy = TcpProxy(int(live_server.url.rsplit(":", 1)[1])).start()
+        self.url = f"http://127.0.0.1:{self.proxy.port}"
+
+    def down(self):
+        self.proxy.stop()
+
+    def up(self):
+        self.proxy.start()
+
+
 @pytest.fixture
 def network(live_server):
-    """The phone's way to the server, which the test can cut (see tests/netcut.py)."""
-    cut = NetworkCut(live_server.url)
-    yield cut
-    cut.close()
+    net = Network(live_server)
+    yield net
+    net.down()
 
 
 def signed_in_page(browser, base, username):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    return context, page
+    return browsers.signed_in_page(browser, base, username, **PHONE)
 
 
 def kept_paths(page) -> list[str]:

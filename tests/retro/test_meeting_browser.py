@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from retro import meeting_page, services
 from retro.models import Entry, Vote
-from tests.conftest import PASSWORD
+from tests.browsers import signed_in_page
 from tests.workers import wait_for
 
 from .test_meeting_page import many_entries
@@ -22,15 +22,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 
 def signed_in(browser, base, username, width=1400):
-    context = browser.new_context(
-        viewport={"width": width, "height": 1000}, timezone_id="Europe/Dublin"
+    return signed_in_page(
+        browser,
+        base,
+        username,
+        viewport={"width": width, "height": 1000},
+        timezone_id="Europe/Dublin",
     )
-    page = context.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    return context, page
 
 
 def test_the_meeting_scrolls_votes_and_merges_without_a_reload(

@@ -68,6 +68,28 @@ class EventAdmin(ZoneLabelledAdmin):
     search_fields = ["name", "slug", "venue"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, SessionInline]
+    readonly_fields = ["record"]
+
+    @admin.display(description="Record")
+    def record(self, obj: Event):
+        held = services.event_record(obj) if obj.pk else {}
+        if not held:
+            return "Nothing logged yet: this event can be deleted."
+        counts = ", ".join(f"{count} {label}" for label, count in held.items())
+        return f"{counts}. An event that holds a record is closed (state), not deleted."
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """Only an event that holds no record (see retro.services.event_record) can be
+        deleted, one at a time from its own page: entries, runs, telemetry and reports are
+        the record, and a delete would erase them for good."""
+        if obj is not None and services.event_record(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.display(description="Start", ordering="start")
     def starts(self, obj: Event):

@@ -532,6 +532,30 @@ def create_event(*, actor, **fields) -> Event:
     return event
 
 
+# What an event holds for the record, by reverse relation: its entries (deleted ones too),
+# and, from the apps above retro (named here, not imported), its runbook runs, telemetry,
+# anomalies and reports. An event holding any of them is closed, never deleted.
+EVENT_RECORD = (
+    ("entries", "entries"),
+    ("runbook runs", "runbook_runs"),
+    ("telemetry batches", "ingest_batches"),
+    ("anomalies", "anomalies"),
+    ("reports", "reports"),
+)
+
+
+def event_record(event: Event) -> dict[str, int]:
+    """{kind: count} of what deleting the event would erase from the record; empty for an
+    event that holds nothing yet (one created by mistake)."""
+    counts = {}
+    for label, relation in EVENT_RECORD:
+        related = getattr(event, relation, None)
+        count = related.count() if related is not None else 0
+        if count:
+            counts[label] = count
+    return counts
+
+
 # --- The signal path: events, sites, sessions and feeds ---------------------
 # The API, the rundown import and the demo write events and their signal path through
 # these and create_event / update_feed above: each checks the model (full_clean) and writes

@@ -5,7 +5,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from retro import services
-from retro.models import AuditLog, Entry
+from retro.models import AuditLog, Entry, Event
 from tests.conftest import KEYNOTE_START
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -73,3 +73,40 @@ def test_the_audit_log_is_read_only_with_zones(admin_client, event, operator):
     page = admin_client.get(f"/admin/retro/auditlog/{line.pk}/change/").content.decode()
     assert line.at.astimezone(LA).tzname() in page and "UTC" in page
     assert admin_client.get(f"/admin/retro/auditlog/{line.pk}/delete/").status_code == 403
+
+
+def test_an_event_holding_a_record_cannot_be_deleted_from_the_admin(admin_client, event, operator):
+    logged(event, operator)
+    page = admin_client.get(f"/admin/retro/event/{event.pk}/change/").content.decode()
+    assert "1 entries" in page and "closed (state), not deleted" in page
+    assert f"/admin/retro/event/{event.pk}/delete/" not in page
+    assert admin_client.get(f"/admin/retro/event/{event.pk}/delete/").status_code == 403
+    assert (
+        admin_client.post(f"/admin/retro/event/{event.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    changelist = admin_client.get("/admin/retro/event/").content.decode()
+    assert "delete_selected" not in changelist
+    refused = admin_client.post(
+        "/admin/retro/event/", {"action": "delete_selected", "_selected_action": [event.pk]}
+    )
+    assert refused.status_code in (200, 302)
+    assert Entry.objects.filter(event=event).count() == 1
+    assert Event.objects.filter(pk=event.pk).exists()
+
+
+def test_an_event_created_by_mistake_is_deleted_from_its_page(admin_client, admin_user):
+    mistake = services.create_event(
+        actor=admin_user,
+        name="Tset Summit",
+        slug="tset",
+        time_zone="UTC",
+        start=KEYNOTE_START,
+        end=KEYNOTE_START + timedelta(days=1),
+    )
+    page = admin_client.get(f"/admin/retro/event/{mistake.pk}/change/").content.decode()
+    assert "Nothing logged yet" in page
+    assert f"/admin/retro/event/{mistake.pk}/delete/" in page
+    done = admin_client.post(f"/admin/retro/event/{mistake.pk}/delete/", {"post": "yes"})
+    assert done.status_code == 302
+    assert not Event.objects.filter(pk=mistake.pk).exists()

@@ -4,13 +4,12 @@ An operator's phone loses the network in a basement and the operator reloads the
 runbook checklist: without a service worker that ends on the browser's offline page, and the
 entries and ticks waiting in the page's queue cannot be seen or sent until the network is back.
 The worker (``templates/offline/sw.js``, served at ``/sw.js`` so that its scope is the whole
-site) keeps the last copy of the pages named here and opens it when the network fails, answers
-5xx, or takes longer than ``NETWORK_WAIT`` to answer. Signed-out pages forget every kept copy
+site) keeps the last copy of the pages named here and opens it when the network fails or answers
+5xx (a slow answer is waited for). Signed-out pages forget every kept copy
 (``static/js/offline-pages.js``).
 """
 
 import json
-from datetime import timedelta
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -25,7 +24,6 @@ KEPT_PAGES = (
 PAGES_CACHE = "tally-pages-v1"
 ASSETS_CACHE = "tally-assets-v1"
 MAX_PAGES = 30
-NETWORK_WAIT = timedelta(seconds=4)
 
 
 @require_GET
@@ -40,7 +38,6 @@ def service_worker(request):
             "static_url": settings.STATIC_URL,
             "page_patterns": [json.dumps(pattern) for pattern in KEPT_PAGES],
             "max_pages": MAX_PAGES,
-            "network_wait_ms": int(NETWORK_WAIT.total_seconds() * 1000),
         },
     )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")

@@ -11,7 +11,6 @@ var ASSETS = "{{ assets_cache }}";
 var STATIC = "{{ static_url }}";
 var KEPT_PAGES = [{% for pattern in page_patterns %}new RegExp({{ pattern|safe }}){% if not forloop.last %}, {% endif %}{% endfor %}];
 var MAX_PAGES = {{ max_pages }};
-var NETWORK_WAIT_MS = {{ network_wait_ms }};
 var SAVED_AT = "X-Tally-Saved-At";
 
 self.addEventListener("install", function () { self.skipWaiting(); });
@@ -79,34 +78,20 @@ function noCopyPage() {
   return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
-// Network first: the kept copy only when the network fails, answers 5xx, or is slower
-// than NETWORK_WAIT_MS (the network answer still refreshes the copy when it comes).
+// Network first: the kept copy only when the network fails or answers 5xx. A slow answer
+// is waited for, as the browser would: a copy is never shown while the server is there.
 function page(event) {
   var request = event.request;
-  var network = fetch(request).then(function (response) {
+  return fetch(request).then(function (response) {
     if (fresh(response)) {
       var kept = keep(request, response);
-      try { event.waitUntil(kept); } catch (e) { /* answered from the copy already */ }
+      try { event.waitUntil(kept); } catch (e) { /* the copy is written anyway */ }
+      return response;
     }
-    return response;
-  });
-  var fallback = function () {
-    return offlineCopy(request).then(function (copy) { return copy || null; });
-  };
-  return new Promise(function (resolve) {
-    var settled = false;
-    function settle(response) { if (!settled && response) { settled = true; resolve(response); } }
-    var timer = setTimeout(function () { fallback().then(settle); }, NETWORK_WAIT_MS);
-    network.then(function (response) {
-      clearTimeout(timer);
-      if (response.status >= 500) {
-        return fallback().then(function (copy) { settle(copy || response); });
-      }
-      settle(response);
-    }, function () {
-      clearTimeout(timer);
-      return fallback().then(function (copy) { settle(copy || noCopyPage()); });
-    });
+    if (response.status < 500) return response;
+    return offlineCopy(request).then(function (copy) { return copy || response; });
+  }, function () {
+    return offlineCopy(request).then(function (copy) { return copy || noCopyPage(); });
   });
 }
 

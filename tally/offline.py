@@ -24,6 +24,7 @@ KEPT_PAGES = (
 PAGES_CACHE = "tally-pages-v1"
 ASSETS_CACHE = "tally-assets-v1"
 MAX_PAGES = 30
+MAX_ASSETS = 100  # static files; a deploy's renamed (hashed) files push the old ones out
 
 
 @require_GET
@@ -38,6 +39,7 @@ def service_worker(request):
             "static_url": settings.STATIC_URL,
             "page_patterns": [json.dumps(pattern) for pattern in KEPT_PAGES],
             "max_pages": MAX_PAGES,
+            "max_assets": MAX_ASSETS,
         },
     )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")

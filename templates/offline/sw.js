@@ -11,6 +11,7 @@ var ASSETS = "{{ assets_cache }}";
 var STATIC = "{{ static_url }}";
 var KEPT_PAGES = [{% for pattern in page_patterns %}new RegExp({{ pattern|safe }}){% if not forloop.last %}, {% endif %}{% endfor %}];
 var MAX_PAGES = {{ max_pages }};
+var MAX_ASSETS = {{ max_assets }};
 var SAVED_AT = "X-Tally-Saved-At";
 
 self.addEventListener("install", function () { self.skipWaiting(); });
@@ -37,14 +38,15 @@ function keep(request, response) {
     headers.set(SAVED_AT, new Date().toISOString());
     var copy = new Response(body, { status: 200, statusText: "OK", headers: headers });
     return caches.open(PAGES).then(function (cache) {
-      return cache.put(request.url, copy).then(function () { return trim(cache); });
+      return cache.put(request.url, copy).then(function () { return trim(cache, MAX_PAGES); });
     });
   });
 }
 
-function trim(cache) {
+// The oldest entries beyond `max` go (a deploy renames static files: old names are dropped).
+function trim(cache, max) {
   return cache.keys().then(function (keys) {
-    var extra = keys.length - MAX_PAGES;
+    var extra = keys.length - max;
     return Promise.all(keys.slice(0, Math.max(extra, 0)).map(function (k) { return cache.delete(k); }));
   });
 }
@@ -100,7 +102,9 @@ function asset(request) {
   return fetch(request).then(function (response) {
     if (response.ok) {
       var copy = response.clone();
-      caches.open(ASSETS).then(function (cache) { cache.put(request, copy); });
+      caches.open(ASSETS).then(function (cache) {
+        return cache.put(request, copy).then(function () { return trim(cache, MAX_ASSETS); });
+      });
     }
     return response;
   }, function () {
@@ -118,20 +122,17 @@ self.addEventListener("fetch", function (event) {
   else if (url.pathname.indexOf(STATIC) === 0) event.respondWith(asset(request));
 });
 
-// From the pages: keep this page now (it was opened before this worker took over), or forget
-// every kept page (nobody is signed in any more).
+// From a page opened before this worker took over: keep it now. (Signed-out pages forget
+// the kept pages themselves: static/js/offline-pages.js.)
 self.addEventListener("message", function (event) {
   var data = event.data || {};
-  if (data.type === "keep" && data.url) {
-    var url = new URL(data.url);
-    if (!keptPage(url)) return;
-    var request = new Request(url.href, { credentials: "same-origin" });
-    event.waitUntil(
-      fetch(request).then(function (response) {
-        if (fresh(response)) return keep(request, response);
-      }).catch(function () {})
-    );
-  } else if (data.type === "forget") {
-    event.waitUntil(caches.delete(PAGES));
-  }
+  if (data.type !== "keep" || !data.url) return;
+  var url = new URL(data.url);
+  if (!keptPage(url)) return;
+  var request = new Request(url.href, { credentials: "same-origin" });
+  event.waitUntil(
+    fetch(request).then(function (response) {
+      if (fresh(response)) return keep(request, response);
+    }).catch(function () {})
+  );
 });

@@ -21,6 +21,8 @@ def test_the_worker_is_served_for_the_whole_site_and_never_cached_blind(client):
     script = response.content.decode()
     assert f'var PAGES = "{offline.PAGES_CACHE}"' in script
     assert 'var STATIC = "/static/"' in script
+    assert f"var MAX_PAGES = {offline.MAX_PAGES};" in script
+    assert f"var MAX_ASSETS = {offline.MAX_ASSETS};" in script
     assert "{{" not in script and "{%" not in script
     assert client.post("/sw.js").status_code == 405
 

@@ -70,9 +70,17 @@ class EventAdmin(ZoneLabelledAdmin):
     inlines = [MembershipInline, SessionInline]
     readonly_fields = ["record"]
 
+    @staticmethod
+    def _held(obj: Event) -> dict[str, int]:
+        """services.event_record, counted once per event object: one change page asks for it
+        several times (the field below and each delete-permission check)."""
+        if not hasattr(obj, "_held_record"):
+            obj._held_record = services.event_record(obj) if obj.pk else {}
+        return obj._held_record
+
     @admin.display(description="Record")
     def record(self, obj: Event):
-        held = services.event_record(obj) if obj.pk else {}
+        held = self._held(obj)
         if not held:
             return "Nothing logged yet: this event can be deleted."
         counts = ", ".join(f"{count} {label}" for label, count in held.items())
@@ -82,7 +90,7 @@ class EventAdmin(ZoneLabelledAdmin):
         """Only an event that holds no record (see retro.services.event_record) can be
         deleted, one at a time from its own page: entries, runs, telemetry and reports are
         the record, and a delete would erase them for good."""
-        if obj is not None and services.event_record(obj):
+        if obj is not None and self._held(obj):
             return False
         return super().has_delete_permission(request, obj)
 
